@@ -1,0 +1,14 @@
+//! Black-box tests: a real server on 127.0.0.1:0 and real tokio-tungstenite clients.
+//!
+//! One test binary with a module per theme (one link instead of ten). Every endpoint of the
+//! binary is mounted on every hub, so each module's endpoints use their own routes, and tests
+//! sharing an endpoint use their own pool keys.
+
+mod disconnect;
+mod lifecycle;
+mod load;
+mod mining;
+mod params;
+mod pool;
+mod shutdown;
+mod support;

@@ -1,0 +1,273 @@
+//! What every black-box test needs: a real server on 127.0.0.1:0, real clients, and a way to
+//! wait for server-side events without sleeping.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use wsendpoint::{Hub, Session};
+
+/// Every wait in the tests gives up after this long, with a message saying what it waited for.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A real server of a fresh hub, listening on 127.0.0.1 on a free port.
+pub struct TestServer {
+    pub hub: Hub,
+    pub addr: SocketAddr,
+    serving: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    /// Serves every endpoint of the test binary.
+    pub async fn start() -> Self {
+        let hub = Hub::new();
+        let router = hub.router();
+        Self::start_with(hub, router).await
+    }
+
+    /// Serves `router` (built from `hub`).
+    pub async fn start_with(hub: Hub, router: axum::Router) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let serving = tokio::spawn(hub.clone().serve_router(listener, router));
+        TestServer { hub, addr, serving }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.addr, path)
+    }
+
+    /// Opens a WebSocket client on `path`, panicking if the handshake fails.
+    pub async fn connect(&self, path: &str) -> Client {
+        let (client, _) = within("the handshake", tokio_tungstenite::connect_async(self.url(path)))
+            .await
+            .unwrap_or_else(|e| panic!("connect {path}: {e}"));
+        client
+    }
+
+    /// The HTTP status of a handshake that the server refused.
+    pub async fn refused_status(&self, path: &str) -> u16 {
+        match within("the handshake", tokio_tungstenite::connect_async(self.url(path))).await {
+            Ok(_) => panic!("handshake to {path} was accepted"),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+            Err(other) => panic!("handshake to {path} failed without an HTTP answer: {other}"),
+        }
+    }
+
+    /// Shuts the hub down and waits for the server to stop.
+    pub async fn stop(self) {
+        within("the shutdown", self.hub.shutdown()).await;
+        within("the server to stop", self.serving)
+            .await
+            .expect("server task")
+            .expect("server result");
+    }
+}
+
+/// Awaits `future`, panicking with `what` if it takes longer than [`PATIENCE`].
+pub async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// The next text message, skipping pings and pongs.
+pub async fn recv_text(client: &mut Client) -> String {
+    loop {
+        match within("a text message", client.next()).await {
+            Some(Ok(Message::Text(text))) => return text.to_string(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
+
+/// Waits for the server's close frame, answers it, and returns it.
+pub async fn recv_close(client: &mut Client) -> Option<CloseFrame> {
+    loop {
+        match within("a close frame", client.next()).await {
+            Some(Ok(Message::Close(frame))) => {
+                // Drive the close handshake to its end.
+                while let Some(Ok(_)) = within("the close handshake", client.next()).await {}
+                return frame;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+/// Sends a text message.
+pub async fn send_text(client: &mut Client, text: &str) {
+    within("a send", client.send(Message::text(text)))
+        .await
+        .expect("send");
+}
+
+/// A key no other test uses, so tests sharing an endpoint can run in parallel.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// One server-side event, as an endpoint recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub session: u64,
+    pub key: String,
+    pub what: String,
+}
+
+/// A log of server-side events that tests wait on.
+pub struct Recorder {
+    events: Mutex<Vec<Event>>,
+    changed: Notify,
+}
+
+impl Recorder {
+    pub const fn new() -> Self {
+        Recorder {
+            events: Mutex::new(Vec::new()),
+            changed: Notify::const_new(),
+        }
+    }
+
+    pub fn push(&self, session: &Session, what: impl Into<String>) {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Event {
+                session: session.id().as_u64(),
+                key: session.key().to_owned(),
+                what: what.into(),
+            });
+        self.changed.notify_waiters();
+    }
+
+    /// The events of sessions under `key`, in order.
+    pub fn of_key(&self, key: &str) -> Vec<Event> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|e| e.key == key)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `ready` holds for the events of `key`.
+    pub async fn wait_for(&self, key: &str, what: &str, ready: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+        let wait = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                let events = self.of_key(key);
+                if ready(&events) {
+                    return events;
+                }
+                changed.await;
+            }
+        };
+        match tokio::time::timeout(PATIENCE, wait).await {
+            Ok(events) => events,
+            Err(_) => panic!("timed out waiting for {what}; events of {key}: {:#?}", self.of_key(key)),
+        }
+    }
+
+    /// Waits until `count` events of `key` are `what`.
+    pub async fn wait_count(&self, key: &str, what: &str, count: usize) -> Vec<Event> {
+        self.wait_for(key, &format!("{count} × {what:?}"), |events| {
+            events.iter().filter(|e| e.what == what).count() >= count
+        })
+        .await
+    }
+}
+
+/// A client that writes raw frames, for what a well-behaved client library never sends.
+pub struct RawClient {
+    stream: TcpStream,
+}
+
+impl From<Client> for RawClient {
+    fn from(client: Client) -> Self {
+        match client.into_inner() {
+            MaybeTlsStream::Plain(stream) => RawClient { stream },
+            _ => panic!("tests use plain TCP"),
+        }
+    }
+}
+
+impl RawClient {
+    /// Writes one final, masked frame with `opcode` and a payload under 126 bytes.
+    pub async fn send_frame(&mut self, opcode: u8, payload: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        assert!(payload.len() < 126);
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        within("a raw write", self.stream.write_all(&frame))
+            .await
+            .expect("raw write");
+    }
+
+    /// Writes the start of a frame that announces more payload than follows.
+    pub async fn send_partial_frame(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        // Final text frame, masked, 100 bytes announced; only the mask and 10 bytes follow.
+        let mut frame = vec![0x81, 0x80 | 100, 1, 2, 3, 4];
+        frame.extend_from_slice(&[b'x'; 10]);
+        within("a raw write", self.stream.write_all(&frame))
+            .await
+            .expect("raw write");
+    }
+
+    /// Reads frames until the server's close frame; returns its code (`None` if the connection
+    /// ended without one).
+    pub async fn close_code(&mut self) -> Option<u16> {
+        use tokio::io::AsyncReadExt;
+        loop {
+            let mut head = [0u8; 2];
+            if within("a frame", self.stream.read_exact(&mut head)).await.is_err() {
+                return None;
+            }
+            let len = match head[1] & 0x7f {
+                126 => {
+                    let mut ext = [0u8; 2];
+                    within("a frame", self.stream.read_exact(&mut ext)).await.ok()?;
+                    u16::from_be_bytes(ext) as usize
+                }
+                127 => {
+                    let mut ext = [0u8; 8];
+                    within("a frame", self.stream.read_exact(&mut ext)).await.ok()?;
+                    u64::from_be_bytes(ext) as usize
+                }
+                short => short as usize,
+            };
+            let mut payload = vec![0u8; len];
+            within("a frame", self.stream.read_exact(&mut payload)).await.ok()?;
+            if head[0] & 0x0f == 0x8 {
+                return payload
+                    .get(..2)
+                    .map(|code| u16::from_be_bytes([code[0], code[1]]));
+            }
+        }
+    }
+
+    /// Drops the connection with a TCP reset: no close frame, no FIN.
+    pub fn reset(self) {
+        self.stream.set_zero_linger().expect("SO_LINGER");
+        drop(self.stream);
+    }
+}

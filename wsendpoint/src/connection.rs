@@ -1,0 +1,284 @@
+//! The connection driver: one task per connection owns the handler and runs its lifecycle.
+//!
+//! The task polls two futures: the reader, which receives frames and runs the handler's events
+//! one at a time, and the writer, which drains the session's bounded outbound queue. The writer
+//! feeds every queued frame and flushes once (a flush per message costs ~7× on throughput). The
+//! reader decides when the connection ends and what the close reason is; `on_close` runs after
+//! both stopped, exactly once, whatever ended the connection.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::pin;
+use std::time::Duration;
+
+use axum::extract::ws::WebSocket;
+use futures_util::future::{self, Either};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, OpenEvent};
+use crate::{CloseCode, CloseReason, Endpoint, Error, Message, Outcome, Session};
+
+/// How long the peer has to answer our close frame before the connection is dropped.
+const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the writer may take to put the final frames on the wire after the reader stopped.
+const WRITER_GRACE: Duration = Duration::from_secs(1);
+/// Most frames fed before one flush, so one busy session cannot delay its flush for long.
+const MAX_BATCH: usize = 64;
+
+/// What the reader tells the writer when the connection is ending.
+struct Finish {
+    /// Send what is still queued before the close frame.
+    drain: bool,
+    /// The close frame to send, if one is still due.
+    frame: Option<axum::extract::ws::CloseFrame>,
+}
+
+/// Runs one connection to its end: create the handler, open, read until closed, close.
+pub(crate) async fn run<E: Endpoint>(
+    socket: WebSocket,
+    session: Session,
+    outbound: mpsc::Receiver<Message>,
+    shutdown: CancellationToken,
+) {
+    let (sink, stream) = socket.split();
+    let (finish_tx, finish_rx) = oneshot::channel();
+    let writer = pin!(write_loop(sink, outbound, finish_rx, &session));
+
+    let Ok(mut handler) = std::panic::catch_unwind(E::create) else {
+        tracing::error!(route = E::CONFIG.route(), "creating the endpoint's handler panicked");
+        let reason = CloseReason::new(CloseCode::UnexpectedCondition, "handler creation failed");
+        let _ = finish_tx.send(Finish {
+            drain: false,
+            frame: reason.to_frame(),
+        });
+        let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
+        return;
+    };
+
+    session.pool().insert(&session);
+    let reason = {
+        let reader = Reader {
+            handler: &mut handler,
+            session: &session,
+            finish: Some(finish_tx),
+            sent: None,
+            received: None,
+            deadline: None,
+        };
+        let reader = pin!(reader.run(stream, &shutdown));
+        match future::select(reader, writer).await {
+            Either::Left((reason, writer)) => {
+                let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
+                reason
+            }
+            Either::Right(((), reader)) => reader.await,
+        }
+    };
+    session.pool().remove(&session);
+    session.mark_closed();
+
+    let close = handler.on_close(CloseEvent::new(&session, &reason));
+    if let Err(panic) = catch_panic(close).await {
+        tracing::error!(route = E::CONFIG.route(), panic = %panic_message(&panic), "on_close panicked");
+    }
+}
+
+/// The reading half of a connection and the close bookkeeping.
+struct Reader<'a, E> {
+    handler: &'a mut E,
+    session: &'a Session,
+    /// Taken when the connection starts ending.
+    finish: Option<oneshot::Sender<Finish>>,
+    /// The reason we sent in our close frame, once we started closing.
+    sent: Option<CloseReason>,
+    /// The reason the peer sent in its close frame.
+    received: Option<CloseReason>,
+    /// When we stop waiting for the peer's close frame.
+    deadline: Option<Instant>,
+}
+
+impl<E: Endpoint> Reader<'_, E> {
+    /// Reads until the connection is over; returns the reason `on_close` receives.
+    async fn run(mut self, mut stream: SplitStream<WebSocket>, shutdown: &CancellationToken) -> CloseReason {
+        let outcome = catch_panic(self.handler.on_open(OpenEvent::new(self.session))).await;
+        self.settle(outcome).await;
+
+        loop {
+            let closing = self.sent.is_some() || self.received.is_some();
+            let next = tokio::select! {
+                biased;
+                reason = self.session.close_requested(), if !closing => {
+                    self.begin_close(reason, true);
+                    continue;
+                }
+                () = shutdown.cancelled(), if !closing => {
+                    self.begin_close(CloseReason::new(CloseCode::GoingAway, "server shutting down"), true);
+                    continue;
+                }
+                () = sleep_until(self.deadline.unwrap_or_else(Instant::now)), if self.deadline.is_some() => break,
+                next = stream.next() => next,
+            };
+            match next {
+                None => break,
+                Some(Ok(Message::Close(frame))) => {
+                    // tungstenite answers the close frame itself; the stream ends after that.
+                    self.received = Some(CloseReason::from_frame(frame));
+                    self.session.mark_closed();
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(message)) if !closing => {
+                    let event = MessageEvent::new(self.session, &message);
+                    let outcome = catch_panic(self.handler.on_message(event)).await;
+                    self.settle(outcome).await;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    if !closing {
+                        self.fail(read_error(error)).await;
+                    }
+                    break;
+                }
+            }
+        }
+        if let Some(finish) = self.finish.take() {
+            let _ = finish.send(Finish {
+                drain: false,
+                frame: None,
+            });
+        }
+        self.sent
+            .or(self.received)
+            .unwrap_or_else(|| CloseReason::new(CloseCode::ClosedAbnormally, ""))
+    }
+
+    /// Acts on what a handler returned: send its reply, or report its error.
+    async fn settle(&mut self, outcome: Result<Outcome, Box<dyn Any + Send>>) {
+        match outcome {
+            Ok(Ok(Some(reply))) => {
+                // Once the connection is gone the reply is dropped, as any send is.
+                let _ = self.session.send_reply(reply).await;
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => self.fail(error).await,
+            Err(panic) => self.fail(Error::Panic(panic_message(&panic).into())).await,
+        }
+    }
+
+    /// Runs `on_error`, then closes the session if the error calls for it.
+    async fn fail(&mut self, error: Error) {
+        let close = error.close_code().map(|code| {
+            let text = match &error {
+                Error::Protocol { message, .. } => message.to_string(),
+                other => other.to_string(),
+            };
+            CloseReason::new(code, text)
+        });
+        let on_error = self.handler.on_error(ErrorEvent::new(self.session, &error));
+        if let Err(panic) = catch_panic(on_error).await {
+            tracing::error!(panic = %panic_message(&panic), "on_error panicked");
+            self.begin_close(
+                CloseReason::new(CloseCode::UnexpectedCondition, "on_error panicked"),
+                false,
+            );
+        }
+        if let Some(reason) = close {
+            self.begin_close(reason, false);
+        }
+    }
+
+    /// Starts the closing handshake from our side, once.
+    fn begin_close(&mut self, reason: CloseReason, drain: bool) {
+        self.session.mark_closed();
+        if self.sent.is_some() || self.received.is_some() {
+            return;
+        }
+        if let Some(finish) = self.finish.take() {
+            let _ = finish.send(Finish {
+                drain,
+                frame: reason.to_frame(),
+            });
+        }
+        self.sent = Some(reason);
+        self.deadline = Some(Instant::now() + CLOSE_HANDSHAKE_TIMEOUT);
+    }
+}
+
+/// Drains the outbound queue onto the socket until the reader says the connection is ending.
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut outbound: mpsc::Receiver<Message>,
+    mut finish: oneshot::Receiver<Finish>,
+    session: &Session,
+) {
+    let written: Result<(), axum::Error> = async {
+        loop {
+            tokio::select! {
+                message = outbound.recv() => {
+                    let Some(message) = message else { return Ok(()) };
+                    sink.feed(message).await?;
+                    for _ in 1..MAX_BATCH {
+                        let Ok(message) = outbound.try_recv() else { break };
+                        sink.feed(message).await?;
+                    }
+                    sink.flush().await?;
+                }
+                finish = &mut finish => {
+                    let Ok(finish) = finish else { return Ok(()) };
+                    if finish.drain {
+                        while let Ok(message) = outbound.try_recv() {
+                            sink.feed(message).await?;
+                        }
+                    }
+                    if let Some(frame) = finish.frame {
+                        sink.feed(Message::Close(Some(frame))).await?;
+                    }
+                    return sink.flush().await;
+                }
+            }
+        }
+    }
+    .await;
+    if let Err(error) = written {
+        tracing::debug!(session = %session.id(), %error, "write failed");
+        session.close(CloseReason::new(CloseCode::ClosedAbnormally, ""));
+    }
+}
+
+/// Maps a read error to the error `on_error` sees and the close code the peer gets.
+fn read_error(error: axum::Error) -> Error {
+    use tungstenite::error::ProtocolError;
+    let protocol = |code, message: String| Error::Protocol {
+        code,
+        message: message.into(),
+    };
+    match error.into_inner().downcast::<tungstenite::Error>() {
+        Ok(error) => match *error {
+            tungstenite::Error::Capacity(e) => protocol(CloseCode::TooBig, e.to_string()),
+            tungstenite::Error::Utf8(e) => protocol(CloseCode::NotConsistent, e),
+            tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                Error::Connection("connection reset without a close frame".into())
+            }
+            tungstenite::Error::Protocol(e) => protocol(CloseCode::ProtocolError, e.to_string()),
+            other => Error::Connection(other.to_string().into()),
+        },
+        Err(other) => Error::Connection(other.to_string().into()),
+    }
+}
+
+/// Runs a handler future, turning a panic into a value.
+async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    AssertUnwindSafe(future).catch_unwind().await
+}
+
+fn panic_message(panic: &Box<dyn Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}

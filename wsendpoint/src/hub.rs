@@ -1,0 +1,212 @@
+//! [`Hub`]: the registered endpoints, their session pools, the router, serving and shutdown.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use tokio_util::task::TaskTracker;
+
+use crate::registry::{self, Registration};
+use crate::session::SessionId;
+use crate::{Endpoint, SessionPool};
+
+/// The endpoints of an application, their session pools, and the server that runs them.
+///
+/// `Hub::new()` collects every endpoint declared with `#[server_endpoint]` in the program. Each
+/// hub has its own pools and sessions: two hubs in one process share nothing.
+///
+/// ```no_run
+/// use wsendpoint::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Progress;
+///
+/// #[server_endpoint("/progress/<job>")]
+/// impl Progress {}
+///
+/// # async fn demo() -> std::io::Result<()> {
+/// let hub = Hub::new();
+/// // merge with your own routes:
+/// let app = hub.router().route("/health", axum::routing::get(|| async { "ok" }));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let server = tokio::spawn(hub.clone().serve_router(listener, app));
+/// // ... push from anywhere:
+/// hub.sessions::<Progress>().send_text("job-1", "50%").await;
+/// // close every session with 1001, run each on_close, stop serving:
+/// hub.shutdown().await;
+/// server.await.unwrap()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+struct HubInner {
+    registrations: Vec<&'static Registration>,
+    pools: RwLock<HashMap<TypeId, SessionPool>>,
+    next_session: AtomicU64,
+    shutdown: CancellationToken,
+    connections: TaskTracker,
+}
+
+/// Two endpoints in one program claim the same route.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct RouteConflict(String);
+
+impl Hub {
+    /// A hub with every `#[server_endpoint]` of the program.
+    ///
+    /// # Panics
+    /// When two endpoints claim the same route; [`Hub::try_new`] returns that as an error.
+    pub fn new() -> Self {
+        Self::try_new().unwrap_or_else(|conflict| panic!("{conflict}"))
+    }
+
+    /// A hub with every `#[server_endpoint]` of the program, or the route conflict that
+    /// prevents it.
+    pub fn try_new() -> Result<Self, RouteConflict> {
+        let registrations = registry::registered().map_err(RouteConflict)?;
+        let pools = registrations
+            .iter()
+            .map(|r| ((r.type_id)(), SessionPool::new((r.config)().route())))
+            .collect();
+        Ok(Hub {
+            inner: Arc::new(HubInner {
+                registrations,
+                pools: RwLock::new(pools),
+                next_session: AtomicU64::new(1),
+                shutdown: CancellationToken::new(),
+                connections: TaskTracker::new(),
+            }),
+        })
+    }
+
+    /// The process-wide hub behind [`serve`], created on first use.
+    pub fn global() -> &'static Hub {
+        static GLOBAL: OnceLock<Hub> = OnceLock::new();
+        GLOBAL.get_or_init(Hub::new)
+    }
+
+    /// The session pool of endpoint `E`.
+    pub fn sessions<E: Endpoint>(&self) -> SessionPool {
+        let id = TypeId::of::<E>();
+        if let Some(pool) = self
+            .inner
+            .pools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return pool.clone();
+        }
+        self.inner
+            .pools
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(id)
+            .or_insert_with(|| SessionPool::new(E::CONFIG.route()))
+            .clone()
+    }
+
+    /// A router with one route per endpoint; merge it with your own routes.
+    pub fn router(&self) -> axum::Router {
+        self.inner
+            .registrations
+            .iter()
+            .fold(axum::Router::new(), |router, r| (r.mount)(router, self))
+    }
+
+    /// Serves [`router`](Self::router) on `listener` until [`shutdown`](Self::shutdown).
+    pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
+        let router = self.router();
+        self.serve_router(listener, router).await
+    }
+
+    /// Serves `router` (the hub's router merged with yours) on `listener` until
+    /// [`shutdown`](Self::shutdown), then waits until every session has closed.
+    pub async fn serve_router(self, listener: TcpListener, router: axum::Router) -> std::io::Result<()> {
+        let stop = self.inner.shutdown.clone();
+        let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await?;
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// Closes every session with 1001 (going away), waits until each `on_close` ran, and makes
+    /// new handshakes answer 503. Serving futures of this hub return.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.connections.close();
+        self.inner.connections.wait().await;
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
+    }
+
+    pub(crate) fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
+    pub(crate) fn track_connection(&self) -> TaskTrackerToken {
+        self.inner.connections.token()
+    }
+
+    pub(crate) fn next_session_id(&self) -> SessionId {
+        SessionId(self.inner.next_session.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let routes: Vec<_> = self
+            .inner
+            .registrations
+            .iter()
+            .map(|r| (r.config)().route())
+            .collect();
+        f.debug_struct("Hub").field("routes", &routes).finish()
+    }
+}
+
+/// Serves every `#[server_endpoint]` of the program on `addr` with the [global hub](Hub::global),
+/// until Ctrl-C, then shuts down gracefully.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     wsendpoint::serve("127.0.0.1:8080").await
+/// }
+/// ```
+pub async fn serve(addr: impl ToSocketAddrs) -> std::io::Result<()> {
+    let hub = Hub::global();
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "wsendpoint serving");
+    let ctrl_c = {
+        let hub = hub.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                hub.shutdown().await;
+            }
+        }
+    };
+    tokio::spawn(ctrl_c);
+    hub.clone().serve(listener).await
+}

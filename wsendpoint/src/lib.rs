@@ -1,0 +1,96 @@
+//! WebSocket endpoints the `@ServerEndpoint` way.
+//!
+//! Annotate an `impl` block with [`#[server_endpoint]`](server_endpoint) and mark its lifecycle
+//! methods; the framework does the routing, the upgrade, the per-connection lifecycle and the
+//! bookkeeping of live sessions, so any code in the application can push to a key.
+//!
+//! ```no_run
+//! use wsendpoint::prelude::*;
+//!
+//! #[derive(Default)]
+//! struct Greeter;
+//!
+//! #[server_endpoint("/greet/<name>")]
+//! impl Greeter {
+//!     #[on_open]
+//!     async fn open(&mut self, session: &Session, name: String) {
+//!         let _ = session.send_text(format!("hello, {name}")).await;
+//!     }
+//!
+//!     #[on_message]
+//!     fn message(&mut self, text: &str) -> String {
+//!         text.to_uppercase()
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     wsendpoint::serve("127.0.0.1:8080").await
+//! }
+//! ```
+
+extern crate self as wsendpoint;
+
+mod close;
+mod connection;
+mod endpoint;
+mod error;
+pub mod extract;
+mod hub;
+mod params;
+mod pool;
+mod registry;
+mod reply;
+mod session;
+mod upgrade;
+
+pub use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+pub use close::{CloseCode, CloseReason};
+pub use endpoint::{Endpoint, EndpointConfig, Outcome};
+pub use error::{Error, SendError};
+pub use hub::{serve, Hub, RouteConflict};
+pub use params::{FromPathParam, PathParams};
+pub use pool::SessionPool;
+pub use reply::IntoReply;
+pub use session::{Session, SessionId};
+
+/// `#[server_endpoint("/route/<param>")]` on an inherent `impl` block: see the crate docs.
+pub use wsendpoint_macros::server_endpoint;
+
+/// Everything an endpoint module needs: `use wsendpoint::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        server_endpoint, CloseCode, CloseReason, Hub, Message, Session, SessionPool,
+    };
+}
+
+/// Items the generated code names. Not a public API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::endpoint::{Endpoint, EndpointConfig, Outcome};
+    pub use crate::extract::{
+        CloseEvent, ErrorEvent, FromClose, FromError, FromMessage, FromOpen, MessageEvent,
+        OpenEvent,
+    };
+    pub use crate::params::{FromPathParam, PathParams};
+    pub use crate::registry::Registration;
+    pub use crate::reply::IntoReply;
+    pub use crate::{Error, Session};
+    pub use inventory;
+
+    /// Parses the path parameter `name` of the event's session as `T`.
+    pub fn path_param<T: FromPathParam>(session: &Session, name: &'static str) -> Result<T, Error> {
+        crate::params::parse_param(session.params(), name)
+    }
+
+    /// Checks at the handshake that the path parameter `name` parses as `T`.
+    pub fn check_param<T: FromPathParam>(
+        params: &PathParams,
+        name: &'static str,
+    ) -> Result<(), Error> {
+        crate::params::parse_param::<T>(params, name).map(drop)
+    }
+
+    /// `#[on_close]` and `#[on_error]` methods return nothing; this pins that at their call.
+    pub fn expect_unit(_: ()) {}
+}

@@ -1,0 +1,85 @@
+//! Path parameters captured from the route template, and their typed parsing.
+
+use std::fmt::Display;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::Error;
+
+/// The path parameters of one connection, in template order, percent-decoded.
+///
+/// ```
+/// use wsendpoint::PathParams;
+///
+/// let params = PathParams::from_pairs([("room", "lobby"), ("user", "ada")]);
+/// assert_eq!(params.get("user"), Some("ada"));
+/// assert_eq!(params.get("nope"), None);
+/// assert_eq!(params.iter().count(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathParams(Vec<(Box<str>, Box<str>)>);
+
+impl PathParams {
+    /// Builds the parameters from `(name, value)` pairs.
+    pub fn from_pairs<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Self
+    where
+        N: Into<Box<str>>,
+        V: Into<Box<str>>,
+    {
+        PathParams(
+            pairs
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// The raw value of the parameter `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| &**v)
+    }
+
+    /// `(name, value)` pairs in template order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (&**n, &**v))
+    }
+}
+
+/// A type a path parameter can be bound to by name: anything [`FromStr`] whose error displays.
+///
+/// A value that does not parse is answered with HTTP 400 before the upgrade.
+#[diagnostic::on_unimplemented(
+    message = "path parameter of type `{Self}` cannot be parsed from the URL",
+    label = "bound by name to a path parameter, so it must implement `FromStr`",
+    note = "use `String`, a number type, or your own type implementing `FromStr` with a `Display` error"
+)]
+pub trait FromPathParam: Sized {
+    /// Parses the raw, percent-decoded segment.
+    fn from_path_param(value: &str) -> Result<Self, String>;
+}
+
+impl<T> FromPathParam for T
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    fn from_path_param(value: &str) -> Result<Self, String> {
+        value.parse().map_err(|e: T::Err| e.to_string())
+    }
+}
+
+/// Parses the parameter `name` as `T`: used by generated code in every event.
+pub(crate) fn parse_param<T: FromPathParam>(
+    params: &PathParams,
+    name: &'static str,
+) -> Result<T, Error> {
+    let value = params.get(name).unwrap_or_default();
+    T::from_path_param(value).map_err(|message| Error::PathParam {
+        name,
+        value: Arc::from(value),
+        message: Arc::from(message),
+    })
+}
