@@ -39,7 +39,9 @@ async fn a_hundred_clients_reset_without_a_close_frame_each_get_exactly_one_on_c
     let key = unique("reset");
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
-        clients.push(RawClient::from(server.connect(&format!("/fragile/{key}")).await));
+        clients.push(RawClient::from(
+            server.connect(&format!("/fragile/{key}")).await,
+        ));
     }
     EVENTS.wait_count(&key, "open", CLIENTS).await;
     let pool = server.hub.sessions::<Fragile>();
@@ -82,9 +84,17 @@ async fn a_client_that_vanishes_after_its_close_frame_still_gets_on_close() {
     raw.send_frame(0x8, &1000u16.to_be_bytes()).await;
     raw.reset();
     let events = EVENTS
-        .wait_for(&key, "one close", |e| e.iter().any(|e| e.what.starts_with("close")))
+        .wait_for(&key, "one close", |e| {
+            e.iter().any(|e| e.what.starts_with("close"))
+        })
         .await;
-    assert_eq!(events.iter().filter(|e| e.what.starts_with("close")).count(), 1);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.what.starts_with("close"))
+            .count(),
+        1
+    );
     assert_eq!(events.last().unwrap().what, "close:1000");
     server.stop().await;
 }

@@ -31,7 +31,10 @@ impl Lifecycle {
             "fail" => Err("asked to fail".to_owned()),
             "quiet" => Ok(None),
             "close" => {
-                session.close(CloseReason::new(CloseCode::ViolatedPolicy, "closed by handler"));
+                session.close(CloseReason::new(
+                    CloseCode::ViolatedPolicy,
+                    "closed by handler",
+                ));
                 Ok(Some("bye".to_owned()))
             }
             "panic" => panic!("handler panicked on purpose"),
@@ -46,7 +49,10 @@ impl Lifecycle {
 
     #[on_close]
     fn close(&mut self, session: &Session, reason: CloseReason) {
-        assert!(!session.pool().contains(session.key()), "still in the pool in on_close");
+        assert!(
+            !session.pool().contains(session.key()),
+            "still in the pool in on_close"
+        );
         EVENTS.push(session, format!("close:{}", u16::from(reason.code())));
     }
 }
@@ -64,11 +70,20 @@ async fn events_run_in_order_open_message_reply_close() {
     send_text(&mut client, "hello").await;
     assert_eq!(recv_text(&mut client).await, "1:hello");
     send_text(&mut client, "again").await;
-    assert_eq!(recv_text(&mut client).await, "2:again", "one handler instance per connection");
-    within("the close", client.close(None)).await.expect("close");
+    assert_eq!(
+        recv_text(&mut client).await,
+        "2:again",
+        "one handler instance per connection"
+    );
+    within("the close", client.close(None))
+        .await
+        .expect("close");
 
     let events = EVENTS.wait_count(&key, "close:1005", 1).await;
-    assert_eq!(whats(&events), ["open", "message:hello", "message:again", "close:1005"]);
+    assert_eq!(
+        whats(&events),
+        ["open", "message:hello", "message:again", "close:1005"]
+    );
     server.stop().await;
 }
 
@@ -81,7 +96,9 @@ async fn a_close_code_from_the_client_reaches_on_close() {
         code: WireCode::Away,
         reason: "tab closed".into(),
     };
-    within("the close", client.close(Some(frame))).await.expect("close");
+    within("the close", client.close(Some(frame)))
+        .await
+        .expect("close");
     EVENTS.wait_count(&key, "close:1001", 1).await;
     server.stop().await;
 }
@@ -95,12 +112,20 @@ async fn a_handler_error_goes_to_on_error_and_the_connection_stays_open() {
     send_text(&mut client, "fail").await;
     send_text(&mut client, "quiet").await;
     send_text(&mut client, "still here").await;
-    assert_eq!(recv_text(&mut client).await, "3:still here", "no reply for Err or None");
+    assert_eq!(
+        recv_text(&mut client).await,
+        "3:still here",
+        "no reply for Err or None"
+    );
     let events = EVENTS
-        .wait_for(&key, "the error", |e| e.iter().any(|e| e.what.starts_with("error:")))
+        .wait_for(&key, "the error", |e| {
+            e.iter().any(|e| e.what.starts_with("error:"))
+        })
         .await;
     assert!(whats(&events).contains(&"error:handler error: asked to fail"));
-    within("the close", client.close(None)).await.expect("close");
+    within("the close", client.close(None))
+        .await
+        .expect("close");
     EVENTS.wait_count(&key, "close:1005", 1).await;
     server.stop().await;
 }
@@ -164,7 +189,9 @@ async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
     raw.send_frame(0x1, &[0xff, 0xfe, 0xfd]).await;
     assert_eq!(raw.close_code().await, Some(1007));
     let events = EVENTS.wait_count(&key, "close:1007", 1).await;
-    assert!(events.iter().any(|e| e.what.starts_with("error:protocol violation")));
+    assert!(events
+        .iter()
+        .any(|e| e.what.starts_with("error:protocol violation")));
     server.stop().await;
 }
 

@@ -26,7 +26,9 @@ async fn five_hundred_concurrent_clients_each_get_their_own_reply() {
             let mut client = server.connect(&format!("/load/{id}")).await;
             send_text(&mut client, &format!("ping {id}")).await;
             let reply = recv_text(&mut client).await;
-            within("the close", client.close(None)).await.expect("close");
+            within("the close", client.close(None))
+                .await
+                .expect("close");
             (id, reply)
         });
     }

@@ -31,7 +31,10 @@ async fn params_are_bound_by_name_in_any_order_and_the_key_param_is_the_pool_key
     let server = TestServer::start().await;
     let room = unique("lobby");
     let mut client = server.connect(&format!("/typed/{room}/41")).await;
-    assert_eq!(recv_text(&mut client).await, format!("room={room} id=41 key={room} id+1=42"));
+    assert_eq!(
+        recv_text(&mut client).await,
+        format!("room={room} id=41 key={room} id+1=42")
+    );
     assert!(server.hub.sessions::<Typed>().contains(&room));
     drop(client);
     server.stop().await;
@@ -50,7 +53,10 @@ async fn a_param_that_does_not_parse_is_refused_with_400_before_the_upgrade() {
 async fn java_brace_syntax_and_static_segments_after_a_param() {
     let server = TestServer::start().await;
     let mut client = server.connect("/java/ada%20lovelace/feed").await;
-    assert_eq!(recv_text(&mut client).await, "user=ada lovelace key=ada lovelace");
+    assert_eq!(
+        recv_text(&mut client).await,
+        "user=ada lovelace key=ada lovelace"
+    );
     drop(client);
     server.stop().await;
 }

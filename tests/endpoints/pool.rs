@@ -46,7 +46,11 @@ async fn a_send_to_a_key_reaches_every_session_of_that_key_and_no_other() {
     assert_eq!(recv_text(&mut tab2).await, "for ada");
 
     assert_eq!(pool.send_text(&bob, "for bob").await, 1);
-    assert_eq!(recv_text(&mut other).await, "for bob", "bob got nothing meant for ada");
+    assert_eq!(
+        recv_text(&mut other).await,
+        "for bob",
+        "bob got nothing meant for ada"
+    );
 
     assert_eq!(pool.send_text(&unique("nobody"), "lost").await, 0);
     assert_eq!(pool.len(), 3);
@@ -90,12 +94,28 @@ async fn broadcast_reaches_every_session_and_the_pool_empties_when_they_leave() 
         assert_eq!(recv_text(client).await, "hello all");
     }
     for mut client in clients {
-        within("the close", client.close(None)).await.expect("close");
+        within("the close", client.close(None))
+            .await
+            .expect("close");
     }
     for key in &keys {
         EVENTS.wait_count(key, "close", 1).await;
     }
     assert!(pool.is_empty());
     assert!(pool.keys().is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_push_sent_as_soon_as_the_handshake_completes_is_delivered() {
+    let server = TestServer::start().await;
+    let pool = server.hub.sessions::<Feed>();
+    for _ in 0..20 {
+        let key = unique("early");
+        let mut client = server.connect(&format!("/feed/{key}")).await;
+        // No waiting for on_open: the session joined the pool before the client saw 101.
+        assert_eq!(pool.send_text(&key, "first").await, 1);
+        assert_eq!(recv_text(&mut client).await, "first");
+    }
     server.stop().await;
 }

@@ -45,7 +45,11 @@ async fn shutdown_closes_every_session_with_1001_and_runs_each_on_close_before_r
 
     server.stop().await;
     // stop() returned: every on_close has already run.
-    let closes = EVENTS.of_key(&key).iter().filter(|e| e.what == "close:1001").count();
+    let closes = EVENTS
+        .of_key(&key)
+        .iter()
+        .filter(|e| e.what == "close:1001")
+        .count();
     assert_eq!(closes, 3);
     let codes = within("the clients", closing).await.expect("clients");
     assert_eq!(codes, vec![Some(WireCode::Away); 3]);
@@ -62,15 +66,36 @@ async fn two_hubs_in_one_process_share_no_sessions() {
     let mut client = first.connect(&format!("/tracked/{key}")).await;
     EVENTS.wait_count(&key, "open", 1).await;
 
-    assert_eq!(second.hub.sessions::<Tracked>().send_text(&key, "from second").await, 0);
+    assert_eq!(
+        second
+            .hub
+            .sessions::<Tracked>()
+            .send_text(&key, "from second")
+            .await,
+        0
+    );
     assert!(second.hub.sessions::<Tracked>().is_empty());
-    assert_eq!(first.hub.sessions::<Tracked>().send_text(&key, "from first").await, 1);
+    assert_eq!(
+        first
+            .hub
+            .sessions::<Tracked>()
+            .send_text(&key, "from first")
+            .await,
+        1
+    );
     assert_eq!(recv_text(&mut client).await, "from first");
 
     // Shutting one hub down leaves the other serving.
     second.stop().await;
     assert_eq!(first.hub.sessions::<Tracked>().len(), 1);
-    assert_eq!(first.hub.sessions::<Tracked>().send_text(&key, "still here").await, 1);
+    assert_eq!(
+        first
+            .hub
+            .sessions::<Tracked>()
+            .send_text(&key, "still here")
+            .await,
+        1
+    );
     assert_eq!(recv_text(&mut client).await, "still here");
     drop(client);
     first.stop().await;

@@ -49,17 +49,27 @@ impl TestServer {
 
     /// Opens a WebSocket client on `path`, panicking if the handshake fails.
     pub async fn connect(&self, path: &str) -> Client {
-        let (client, _) = within("the handshake", tokio_tungstenite::connect_async(self.url(path)))
-            .await
-            .unwrap_or_else(|e| panic!("connect {path}: {e}"));
+        let (client, _) = within(
+            "the handshake",
+            tokio_tungstenite::connect_async(self.url(path)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect {path}: {e}"));
         client
     }
 
     /// The HTTP status of a handshake that the server refused.
     pub async fn refused_status(&self, path: &str) -> u16 {
-        match within("the handshake", tokio_tungstenite::connect_async(self.url(path))).await {
+        match within(
+            "the handshake",
+            tokio_tungstenite::connect_async(self.url(path)),
+        )
+        .await
+        {
             Ok(_) => panic!("handshake to {path} was accepted"),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                response.status().as_u16()
+            }
             Err(other) => panic!("handshake to {path} failed without an HTTP answer: {other}"),
         }
     }
@@ -166,7 +176,12 @@ impl Recorder {
     }
 
     /// Waits until `ready` holds for the events of `key`.
-    pub async fn wait_for(&self, key: &str, what: &str, ready: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+    pub async fn wait_for(
+        &self,
+        key: &str,
+        what: &str,
+        ready: impl Fn(&[Event]) -> bool,
+    ) -> Vec<Event> {
         let wait = async {
             loop {
                 let changed = self.changed.notified();
@@ -181,7 +196,10 @@ impl Recorder {
         };
         match tokio::time::timeout(PATIENCE, wait).await {
             Ok(events) => events,
-            Err(_) => panic!("timed out waiting for {what}; events of {key}: {:#?}", self.of_key(key)),
+            Err(_) => panic!(
+                "timed out waiting for {what}; events of {key}: {:#?}",
+                self.of_key(key)
+            ),
         }
     }
 
@@ -239,24 +257,33 @@ impl RawClient {
         use tokio::io::AsyncReadExt;
         loop {
             let mut head = [0u8; 2];
-            if within("a frame", self.stream.read_exact(&mut head)).await.is_err() {
+            if within("a frame", self.stream.read_exact(&mut head))
+                .await
+                .is_err()
+            {
                 return None;
             }
             let len = match head[1] & 0x7f {
                 126 => {
                     let mut ext = [0u8; 2];
-                    within("a frame", self.stream.read_exact(&mut ext)).await.ok()?;
+                    within("a frame", self.stream.read_exact(&mut ext))
+                        .await
+                        .ok()?;
                     u16::from_be_bytes(ext) as usize
                 }
                 127 => {
                     let mut ext = [0u8; 8];
-                    within("a frame", self.stream.read_exact(&mut ext)).await.ok()?;
+                    within("a frame", self.stream.read_exact(&mut ext))
+                        .await
+                        .ok()?;
                     u64::from_be_bytes(ext) as usize
                 }
                 short => short as usize,
             };
             let mut payload = vec![0u8; len];
-            within("a frame", self.stream.read_exact(&mut payload)).await.ok()?;
+            within("a frame", self.stream.read_exact(&mut payload))
+                .await
+                .ok()?;
             if head[0] & 0x0f == 0x8 {
                 return payload
                     .get(..2)
@@ -270,4 +297,30 @@ impl RawClient {
         self.stream.set_zero_linger().expect("SO_LINGER");
         drop(self.stream);
     }
+}
+
+/// A `POST` with an empty body over plain HTTP/1.1: the status and the body.
+pub async fn http_post(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        response
+    };
+    let response = within("an HTTP response", exchange).await;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

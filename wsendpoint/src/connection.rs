@@ -21,6 +21,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, OpenEvent};
+use crate::pool::Membership;
 use crate::{CloseCode, CloseReason, Endpoint, Error, Message, Outcome, Session};
 
 /// How long the peer has to answer our close frame before the connection is dropped.
@@ -38,29 +39,18 @@ struct Finish {
     frame: Option<axum::extract::ws::CloseFrame>,
 }
 
-/// Runs one connection to its end: create the handler, open, read until closed, close.
+/// Runs one upgraded connection to its end: open, read until closed, leave the pool, close.
 pub(crate) async fn run<E: Endpoint>(
     socket: WebSocket,
-    session: Session,
+    mut handler: E,
+    membership: Membership,
     outbound: mpsc::Receiver<Message>,
     shutdown: CancellationToken,
 ) {
+    let session = membership.session().clone();
     let (sink, stream) = socket.split();
     let (finish_tx, finish_rx) = oneshot::channel();
     let writer = pin!(write_loop(sink, outbound, finish_rx, &session));
-
-    let Ok(mut handler) = std::panic::catch_unwind(E::create) else {
-        tracing::error!(route = E::CONFIG.route(), "creating the endpoint's handler panicked");
-        let reason = CloseReason::new(CloseCode::UnexpectedCondition, "handler creation failed");
-        let _ = finish_tx.send(Finish {
-            drain: false,
-            frame: reason.to_frame(),
-        });
-        let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
-        return;
-    };
-
-    session.pool().insert(&session);
     let reason = {
         let reader = Reader {
             handler: &mut handler,
@@ -79,8 +69,7 @@ pub(crate) async fn run<E: Endpoint>(
             Either::Right(((), reader)) => reader.await,
         }
     };
-    session.pool().remove(&session);
-    session.mark_closed();
+    drop(membership);
 
     let close = handler.on_close(CloseEvent::new(&session, &reason));
     if let Err(panic) = catch_panic(close).await {
@@ -104,7 +93,11 @@ struct Reader<'a, E> {
 
 impl<E: Endpoint> Reader<'_, E> {
     /// Reads until the connection is over; returns the reason `on_close` receives.
-    async fn run(mut self, mut stream: SplitStream<WebSocket>, shutdown: &CancellationToken) -> CloseReason {
+    async fn run(
+        mut self,
+        mut stream: SplitStream<WebSocket>,
+        shutdown: &CancellationToken,
+    ) -> CloseReason {
         let outcome = catch_panic(self.handler.on_open(OpenEvent::new(self.session))).await;
         self.settle(outcome).await;
 

@@ -6,6 +6,13 @@ use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, OpenEvent};
 use crate::{Error, Message, PathParams};
 
 /// What an event handler produces: a message to send back to the client, if any.
+///
+/// ```
+/// use wsendpoint::{IntoReply, Message, Outcome};
+///
+/// let outcome: Outcome = "pong".into_reply();
+/// assert_eq!(outcome.unwrap(), Some(Message::text("pong")));
+/// ```
 pub type Outcome = Result<Option<Message>, Error>;
 
 /// Static facts about an endpoint, built by the macro at compile time.
@@ -114,7 +121,10 @@ pub trait Endpoint: Send + Sized + 'static {
     fn create() -> Self;
 
     /// The session opened; it is already in the pool.
-    fn on_open<'a>(&'a mut self, event: OpenEvent<'a>) -> impl Future<Output = Outcome> + Send + 'a {
+    fn on_open<'a>(
+        &'a mut self,
+        event: OpenEvent<'a>,
+    ) -> impl Future<Output = Outcome> + Send + 'a {
         let _ = event;
         async { Ok(None) }
     }

@@ -3,6 +3,38 @@
 //! Each lifecycle role has its own trait, so a parameter that makes no sense in a role (message
 //! text in `#[on_open]`) is a compile error at its type that lists what the role accepts. Path
 //! parameters are not here: they are bound by name (see [`FromPathParam`](crate::FromPathParam)).
+//!
+//! Your own types can be injected too: implement the role's trait.
+//!
+//! ```
+//! use wsendpoint::extract::{FromMessage, MessageEvent};
+//! use wsendpoint::prelude::*;
+//!
+//! /// The words of a text message.
+//! struct Words(Vec<String>);
+//!
+//! impl<'a> FromMessage<'a> for Words {
+//!     fn from_message(event: &MessageEvent<'a>) -> Result<Self, wsendpoint::Error> {
+//!         Ok(Words(event.text()?.split_whitespace().map(str::to_owned).collect()))
+//!     }
+//! }
+//!
+//! #[derive(Default)]
+//! struct Counter;
+//!
+//! #[server_endpoint("/count")]
+//! impl Counter {
+//!     #[on_message]
+//!     fn count(&mut self, words: Words) -> String {
+//!         words.0.len().to_string()
+//!     }
+//!
+//!     #[on_close]
+//!     fn close(&mut self, session: &Session, reason: CloseReason) {
+//!         println!("session {} closed: {reason}", session.id());
+//!     }
+//! }
+//! ```
 
 use crate::{CloseReason, Error, Message, Session};
 

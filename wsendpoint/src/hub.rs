@@ -57,6 +57,13 @@ struct HubInner {
 }
 
 /// Two endpoints in one program claim the same route.
+///
+/// ```
+/// match wsendpoint::Hub::try_new() {
+///     Ok(hub) => println!("{hub:?}"),
+///     Err(conflict) => eprintln!("cannot start: {conflict}"),
+/// }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct RouteConflict(String);
@@ -132,7 +139,11 @@ impl Hub {
 
     /// Serves `router` (the hub's router merged with yours) on `listener` until
     /// [`shutdown`](Self::shutdown), then waits until every session has closed.
-    pub async fn serve_router(self, listener: TcpListener, router: axum::Router) -> std::io::Result<()> {
+    pub async fn serve_router(
+        self,
+        listener: TcpListener,
+        router: axum::Router,
+    ) -> std::io::Result<()> {
         let stop = self.inner.shutdown.clone();
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)

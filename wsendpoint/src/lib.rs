@@ -29,6 +29,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 extern crate self as wsendpoint;
 
 mod close;
@@ -59,9 +61,7 @@ pub use wsendpoint_macros::server_endpoint;
 
 /// Everything an endpoint module needs: `use wsendpoint::prelude::*;`.
 pub mod prelude {
-    pub use crate::{
-        server_endpoint, CloseCode, CloseReason, Hub, Message, Session, SessionPool,
-    };
+    pub use crate::{server_endpoint, CloseCode, CloseReason, Hub, Message, Session, SessionPool};
 }
 
 /// Items the generated code names. Not a public API: may change in any release.

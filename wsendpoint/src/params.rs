@@ -36,10 +36,7 @@ impl PathParams {
 
     /// The raw value of the parameter `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| &**n == name)
-            .map(|(_, v)| &**v)
+        self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| &**v)
     }
 
     /// `(name, value)` pairs in template order.
@@ -51,6 +48,34 @@ impl PathParams {
 /// A type a path parameter can be bound to by name: anything [`FromStr`] whose error displays.
 ///
 /// A value that does not parse is answered with HTTP 400 before the upgrade.
+///
+/// ```
+/// use std::str::FromStr;
+/// use wsendpoint::prelude::*;
+///
+/// /// A job id such as `job-42`.
+/// struct JobId(u32);
+///
+/// impl FromStr for JobId {
+///     type Err = String;
+///     fn from_str(s: &str) -> Result<Self, String> {
+///         let n = s.strip_prefix("job-").ok_or("a job id starts with `job-`")?;
+///         n.parse().map(JobId).map_err(|e| format!("{e}"))
+///     }
+/// }
+///
+/// #[derive(Default)]
+/// struct Jobs;
+///
+/// #[server_endpoint("/jobs/<job>")]
+/// impl Jobs {
+///     // `/jobs/job-7` opens; `/jobs/7` is answered with 400.
+///     #[on_open]
+///     fn open(&mut self, job: JobId) -> String {
+///         format!("watching job {}", job.0)
+///     }
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "path parameter of type `{Self}` cannot be parsed from the URL",
     label = "bound by name to a path parameter, so it must implement `FromStr`",

@@ -128,16 +128,32 @@ impl SessionPool {
         reached
     }
 
-    pub(crate) fn insert(&self, session: &Session) {
-        let mut map = self.inner.by_key.write().unwrap_or_else(PoisonError::into_inner);
+    /// Puts `session` in the pool until the returned membership is dropped.
+    pub(crate) fn join(&self, session: &Session) -> Membership {
+        self.insert(session);
+        Membership {
+            session: session.clone(),
+        }
+    }
+
+    fn insert(&self, session: &Session) {
+        let mut map = self
+            .inner
+            .by_key
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         map.entry(session.key().into())
             .or_default()
             .push(session.clone());
         self.inner.len.fetch_add(1, Ordering::AcqRel);
     }
 
-    pub(crate) fn remove(&self, session: &Session) {
-        let mut map = self.inner.by_key.write().unwrap_or_else(PoisonError::into_inner);
+    fn remove(&self, session: &Session) {
+        let mut map = self
+            .inner
+            .by_key
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let Some(sessions) = map.get_mut(session.key()) else {
             return;
         };
@@ -152,7 +168,31 @@ impl SessionPool {
     }
 
     fn read<R>(&self, f: impl FnOnce(&HashMap<Box<str>, Vec<Session>>) -> R) -> R {
-        f(&self.inner.by_key.read().unwrap_or_else(PoisonError::into_inner))
+        f(&self
+            .inner
+            .by_key
+            .read()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// A session's place in its pool. Dropping it takes the session out and marks it closed, so a
+/// session leaves the pool however its connection ends: closed, failed, never upgraded, or
+/// dropped with the runtime.
+pub(crate) struct Membership {
+    session: Session,
+}
+
+impl Membership {
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.session.mark_closed();
+        self.session.pool().remove(&self.session);
     }
 }
 

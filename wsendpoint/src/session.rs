@@ -9,6 +9,13 @@ use tokio::sync::{mpsc, Notify};
 use crate::{CloseReason, Message, PathParams, SendError, SessionPool};
 
 /// A session's id, unique within its [`Hub`](crate::Hub).
+///
+/// ```
+/// # async fn demo(session: &wsendpoint::Session) {
+/// let id = session.id();
+/// println!("session {id} (= {})", id.as_u64());
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(pub(crate) u64);
 

@@ -47,16 +47,26 @@ async fn accept<E: Endpoint>(
         .and_then(|name| params.get(name))
         .unwrap_or_default()
         .into();
+    let Ok(handler) = std::panic::catch_unwind(E::create) else {
+        tracing::error!(
+            route = E::CONFIG.route(),
+            "creating the endpoint's handler panicked"
+        );
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
     let pool = hub.sessions::<E>();
     let (outbound_tx, outbound_rx) = mpsc::channel(E::CONFIG.send_queue());
     let session = Session::new(hub.next_session_id(), key, params, outbound_tx, pool);
+    // In the pool before the client sees 101, so a push sent as soon as its handshake completes
+    // is queued, not lost. If the upgrade never happens, dropping the closure takes it out.
+    let membership = session.pool().join(&session);
     // Counted from the handshake on, so a shutdown waits for connections still upgrading.
     let live = hub.track_connection();
     let shutdown = hub.shutdown_token();
     upgrade
         .read_buffer_size(READ_BUFFER_SIZE)
         .on_upgrade(move |socket| async move {
-            connection::run::<E>(socket, session, outbound_rx, shutdown).await;
+            connection::run(socket, handler, membership, outbound_rx, shutdown).await;
             drop(live);
         })
 }
