@@ -17,6 +17,21 @@ impl Tracked {
         EVENTS.push(session, "open");
     }
 
+    /// `flood`: pushes to itself until the queue is full and the push blocks (the test's client
+    /// never reads), bounded in count.
+    #[on_message]
+    async fn message(&mut self, session: &Session, text: &str) {
+        if text == "flood" {
+            EVENTS.push(session, "flooding");
+            let chunk = "x".repeat(16 * 1024);
+            for _ in 0..20_000 {
+                if session.send_text(chunk.clone()).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
     #[on_close]
     async fn close(&mut self, session: &Session, reason: CloseReason) {
         // An async on_close that yields still completes before shutdown returns.
@@ -99,4 +114,19 @@ async fn two_hubs_in_one_process_share_no_sessions() {
     assert_eq!(recv_text(&mut client).await, "still here");
     drop(client);
     first.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_completes_even_when_a_handler_is_stuck_pushing_to_a_client_that_never_reads() {
+    let server = TestServer::start().await;
+    let key = unique("stuck");
+    let mut client = server.connect(&format!("/tracked/{key}")).await;
+    crate::support::send_text(&mut client, "flood").await;
+    EVENTS.wait_count(&key, "flooding", 1).await;
+
+    // The client never reads again: its handler blocks on a full queue, and the close handshake
+    // can't complete. Shutdown still returns (within the test's patience), after on_close ran.
+    server.stop().await;
+    assert_eq!(EVENTS.of_key(&key).last().unwrap().what, "close:1001");
+    drop(client);
 }

@@ -28,6 +28,9 @@ use crate::{CloseCode, CloseReason, Endpoint, Error, Message, Outcome, Session};
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the writer may take to put the final frames on the wire after the reader stopped.
 const WRITER_GRACE: Duration = Duration::from_secs(1);
+/// How long a shutdown lets a connection end by itself before abandoning it: a handler stuck
+/// sending to a peer that stopped reading must not hold the shutdown forever.
+const SHUTDOWN_GRACE: Duration = CLOSE_HANDSHAKE_TIMEOUT.saturating_add(Duration::from_secs(1));
 /// Most frames fed before one flush, so one busy session cannot delay its flush for long.
 const MAX_BATCH: usize = 64;
 
@@ -60,7 +63,10 @@ pub(crate) async fn run<E: Endpoint>(
             received: None,
             deadline: None,
         };
-        let reader = pin!(reader.run(stream, &shutdown));
+        let reader = pin!(abandon_after_shutdown(
+            reader.run(stream, &shutdown),
+            &shutdown
+        ));
         match future::select(reader, writer).await {
             Either::Left((reason, writer)) => {
                 let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
@@ -74,6 +80,24 @@ pub(crate) async fn run<E: Endpoint>(
     let close = handler.on_close(CloseEvent::new(&session, &reason));
     if let Err(panic) = catch_panic(close).await {
         tracing::error!(route = E::CONFIG.route(), panic = %panic_message(&panic), "on_close panicked");
+    }
+}
+
+/// Runs `reader`, or gives up on it [`SHUTDOWN_GRACE`] after the hub started shutting down.
+async fn abandon_after_shutdown(
+    reader: impl Future<Output = CloseReason>,
+    shutdown: &CancellationToken,
+) -> CloseReason {
+    let deadline = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        reason = reader => reason,
+        () = deadline => {
+            tracing::warn!("connection still busy {SHUTDOWN_GRACE:?} after shutdown began: abandoned");
+            CloseReason::new(CloseCode::GoingAway, "server shutting down")
+        }
     }
 }
 
