@@ -59,6 +59,10 @@ pub use session::{Session, SessionId};
 /// `#[server_endpoint("/route/<param>")]` on an inherent `impl` block: see the crate docs.
 pub use wsendpoint_macros::server_endpoint;
 
+/// Lifecycle attributes, meaningful only inside a `#[server_endpoint]` block (which strips them);
+/// exported so that `#[wsendpoint::on_open]` elsewhere is a clear compile error.
+pub use wsendpoint_macros::{on_close, on_error, on_message, on_open};
+
 /// Everything an endpoint module needs: `use wsendpoint::prelude::*;`.
 pub mod prelude {
     pub use crate::{server_endpoint, CloseCode, CloseReason, Hub, Message, Session, SessionPool};
@@ -78,17 +82,14 @@ pub mod __private {
     pub use crate::{Error, Session};
     pub use inventory;
 
-    /// Parses the path parameter `name` of the event's session as `T`.
-    pub fn path_param<T: FromPathParam>(session: &Session, name: &'static str) -> Result<T, Error> {
-        crate::params::parse_param(session.params(), name)
-    }
-
-    /// Checks at the handshake that the path parameter `name` parses as `T`.
-    pub fn check_param<T: FromPathParam>(
+    /// Parses the path parameter `name` as `T`: at the handshake (a failure is a 400), and in
+    /// every event that binds it. One function for both, so a type without `FromStr` is
+    /// reported once.
+    pub fn path_param<T: FromPathParam>(
         params: &PathParams,
         name: &'static str,
-    ) -> Result<(), Error> {
-        crate::params::parse_param::<T>(params, name).map(drop)
+    ) -> Result<T, Error> {
+        crate::params::parse_param(params, name)
     }
 
     /// `#[on_close]` and `#[on_error]` methods return nothing; this pins that at their call.
