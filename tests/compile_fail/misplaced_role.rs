@@ -6,6 +6,11 @@ fn free_function() {}
 struct Plain;
 
 impl Plain {
+    #[wsendpoint::on_handshake]
+    fn handshake() -> Self {
+        Plain
+    }
+
     #[wsendpoint::on_message]
     fn message(&mut self) {}
 }

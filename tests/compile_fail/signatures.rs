@@ -43,7 +43,7 @@ struct Parameters;
 #[server_endpoint("/parameters/<key>")]
 impl Parameters {
     #[on_open]
-    fn open(&mut self, (a, b): (String, String), ref key: String, _: &Session) {}
+    fn open(&mut self, ref key: String, _: &Session) {}
 
     #[on_message]
     fn message(&mut self, text: impl AsRef<str>, all: Vec<impl Sized>) {}

@@ -22,6 +22,31 @@ impl Flagged {
     }
 }
 
+/// A configured-out `#[on_handshake]` leaves `Default` in charge; a configured-in one needs no
+/// `Default`.
+#[derive(Default)]
+struct DefaultUnlessHandshake;
+
+#[server_endpoint("/default-unless-handshake")]
+impl DefaultUnlessHandshake {
+    #[cfg(any())]
+    #[on_handshake]
+    fn handshake(not_injectable: NotParsable) -> Self {
+        DefaultUnlessHandshake
+    }
+}
+
+struct HandshakeOnly;
+
+#[server_endpoint("/handshake-only")]
+impl HandshakeOnly {
+    #[cfg(all())]
+    #[on_handshake]
+    fn handshake() -> Self {
+        HandshakeOnly
+    }
+}
+
 /// No `Default`: registering it would not compile, unless its block is configured out.
 struct Gone;
 
@@ -35,7 +60,7 @@ impl Gone {
 fn main() {
     use wsendpoint::{Endpoint, PathParams};
 
-    let _ = (NotParsable, Gone);
+    let _ = (NotParsable, Gone, DefaultUnlessHandshake, HandshakeOnly);
     assert!(Flagged::check_params(&PathParams::from_pairs([("id", "7")])).is_ok());
     assert!(Flagged::check_params(&PathParams::from_pairs([("id", "x")])).is_err());
 }

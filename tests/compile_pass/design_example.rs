@@ -75,22 +75,22 @@ fn main() {
     use wsendpoint::Endpoint;
 
     let mining = MiningSocket::CONFIG;
-    assert_eq!(mining.template(), "/websocket/<key>");
-    assert_eq!(mining.route(), "/websocket/{key}");
-    assert_eq!(mining.params(), ["key"]);
-    assert_eq!(mining.key_param(), Some("key"));
+    assert_eq!(mining.template, "/websocket/<key>");
+    assert_eq!(mining.route, "/websocket/{key}");
+    assert_eq!(mining.params, ["key"]);
+    assert_eq!(mining.key_param, Some("key"));
 
     let room = Room::CONFIG;
-    assert_eq!(room.route(), "/room/{room}/{user}/{seat}");
-    assert_eq!(room.key_param(), Some("room"));
+    assert_eq!(room.route, "/room/{room}/{user}/{seat}");
+    assert_eq!(room.key_param, Some("room"));
     let params = wsendpoint::PathParams::from_pairs([("room", "a"), ("user", "b"), ("seat", "x")]);
     assert!(
         Room::check_params(&params).is_err(),
         "`seat: u16` is checked at the handshake"
     );
 
-    assert_eq!(Root::CONFIG.route(), "/");
-    assert_eq!(Root::CONFIG.key_param(), None);
+    assert_eq!(Root::CONFIG.route, "/");
+    assert_eq!(Root::CONFIG.key_param, None);
 
     // Registered through inventory: the hub knows all three and axum accepts their routes.
     let hub = Hub::new();

@@ -45,7 +45,7 @@ endpoint!(Keyed, "/keyed/<key>", |key: String| { key });
 fn main() {
     use wsendpoint::Endpoint;
 
-    assert_eq!(Upper::CONFIG.route(), "/upper/{key}");
-    assert_eq!(Keyed::CONFIG.route(), "/keyed/{key}");
+    assert_eq!(Upper::CONFIG.route, "/upper/{key}");
+    assert_eq!(Keyed::CONFIG.route, "/keyed/{key}");
     let _router = Hub::new().router();
 }

@@ -5,10 +5,15 @@
 //! sharing an endpoint use their own pool keys.
 
 mod disconnect;
+mod groups;
+mod handshake;
 mod lifecycle;
+mod limits;
 mod load;
+mod messages;
 mod mining;
 mod params;
 mod pool;
+mod session_api;
 mod shutdown;
 mod support;

@@ -58,6 +58,43 @@ impl TestServer {
         client
     }
 
+    /// Opens a client with extra handshake headers; the handshake's outcome and the response.
+    pub async fn connect_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<
+        (
+            Client,
+            tokio_tungstenite::tungstenite::handshake::client::Response,
+        ),
+        tokio_tungstenite::tungstenite::Error,
+    > {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let mut request = self.url(path).into_client_request().expect("request");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                HeaderValue::from_str(value).expect("header value"),
+            );
+        }
+        within("the handshake", tokio_tungstenite::connect_async(request)).await
+    }
+
+    /// The status of a handshake with extra headers that the server refused, and its body.
+    pub async fn refused_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        match self.connect_with(path, headers).await {
+            Ok(_) => panic!("handshake to {path} was accepted"),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
+                response.status().as_u16(),
+                String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                    .into_owned(),
+            ),
+            Err(other) => panic!("handshake to {path} failed without an HTTP answer: {other}"),
+        }
+    }
+
     /// The HTTP status of a handshake that the server refused.
     pub async fn refused_status(&self, path: &str) -> u16 {
         match within(
@@ -290,6 +327,39 @@ impl RawClient {
                     .map(|code| u16::from_be_bytes([code[0], code[1]]));
             }
         }
+    }
+
+    /// Writes one final, masked frame with a payload of any length.
+    pub async fn send_large_frame(&mut self, opcode: u8, payload: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let mask = [0x11, 0x22, 0x33, 0x44];
+        let mut frame = vec![0x80 | opcode];
+        match payload.len() {
+            len if len < 126 => frame.push(0x80 | len as u8),
+            len if len <= u16::MAX as usize => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            len => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        // The server may close before reading it all: a failed write is fine here.
+        let _ = within("a raw write", self.stream.write_all(&frame)).await;
+    }
+
+    /// Writes only the header of a masked, final frame announcing `len` bytes.
+    pub async fn send_frame_header(&mut self, opcode: u8, len: u64) {
+        use tokio::io::AsyncWriteExt;
+        let mut header = vec![0x80 | opcode, 0x80 | 127];
+        header.extend_from_slice(&len.to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        within("a raw write", self.stream.write_all(&header))
+            .await
+            .expect("raw write");
     }
 
     /// Drops the connection with a TCP reset: no close frame, no FIN.

@@ -8,6 +8,9 @@ use syn::{Attribute, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Meta, Pat, Pa
 /// A lifecycle event, named by its attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
+    /// `#[on_handshake]`: an associated function that accepts or refuses the handshake and
+    /// builds the handler; not an event of a live session.
+    Handshake,
     Open,
     Message,
     Close,
@@ -16,11 +19,18 @@ pub(crate) enum Role {
 
 impl Role {
     /// Every role, in the order the generated trait methods are emitted.
-    pub(crate) const ALL: [Role; 4] = [Role::Open, Role::Message, Role::Close, Role::Error];
+    pub(crate) const ALL: [Role; 5] = [
+        Role::Handshake,
+        Role::Open,
+        Role::Message,
+        Role::Close,
+        Role::Error,
+    ];
 
     /// The attribute's name, which is also the name of the `Endpoint` method it implements.
     pub(crate) fn name(self) -> &'static str {
         match self {
+            Role::Handshake => "on_handshake",
             Role::Open => "on_open",
             Role::Message => "on_message",
             Role::Close => "on_close",
@@ -32,6 +42,37 @@ impl Role {
     /// returning nothing (`on_close`, `on_error`).
     pub(crate) fn replies(self) -> bool {
         matches!(self, Role::Open | Role::Message)
+    }
+
+    /// Whether an endpoint has at most one method of this role; `#[on_message]` may have one
+    /// per message kind.
+    pub(crate) fn is_single(self) -> bool {
+        self != Role::Message
+    }
+
+    /// What a method of this role takes, for messages.
+    pub(crate) fn accepts(self) -> &'static str {
+        match self {
+            Role::Handshake => "`&Handshake`, `State<T>` and path parameters bound by name",
+            Role::Open => "`&Session`, `State<T>` and path parameters bound by name",
+            Role::Message => {
+                "`&Session`, `State<T>`, the message and path parameters bound by name"
+            }
+            Role::Close => {
+                "`&Session`, `CloseReason`, `State<T>` and path parameters bound by name"
+            }
+            Role::Error => {
+                "`&Session`, `wsendpoint::Error`, `State<T>` and path parameters bound by name"
+            }
+        }
+    }
+
+    /// What one method of this role handles, for messages: "this event", "the handshake".
+    pub(crate) fn handles(self) -> &'static str {
+        match self {
+            Role::Handshake => "the handshake",
+            _ => "this event",
+        }
     }
 
     /// The role `attr` marks: `#[on_open]`, `#[wsendpoint::on_open]` or `#[::wsendpoint::on_open]`.
@@ -80,6 +121,23 @@ pub(crate) struct Arg<'a> {
     /// The bound name, when the pattern is a plain (possibly `mut`) identifier.
     pub(crate) name: Option<&'a Ident>,
     pub(crate) ty: &'a Type,
+}
+
+impl<'a> Arg<'a> {
+    /// The path parameter among `params` this parameter is bound to: the one with exactly its
+    /// name. Only a plain name binds; any other pattern is provided by its type.
+    pub(crate) fn bound_to<'p>(&self, params: &[&'p str]) -> Option<&'p str> {
+        let name = self.name?;
+        params.iter().copied().find(|param| *name == *param)
+    }
+
+    /// The identifier of a `ref name` or `name @ pattern` parameter, which binds nothing.
+    pub(crate) fn binding_ident(&self) -> Option<&'a Ident> {
+        match self.pat {
+            Pat::Ident(ident) if self.name.is_none() => Some(&ident.ident),
+            _ => None,
+        }
+    }
 }
 
 /// A method carrying at least one lifecycle attribute.
@@ -143,6 +201,13 @@ impl<'a> EndpointImpl<'a> {
     /// The method handling `role`: the first one marked with it.
     pub(crate) fn handler(&self, role: Role) -> Option<&Method<'a>> {
         self.methods.iter().find(|method| method.role() == role)
+    }
+
+    /// Every method handling `role`, in source order.
+    pub(crate) fn handlers(&self, role: Role) -> impl Iterator<Item = &Method<'a>> {
+        self.methods
+            .iter()
+            .filter(move |method| method.role() == role)
     }
 }
 
@@ -268,6 +333,10 @@ mod tests {
             Some(Role::Close)
         );
         assert_eq!(roles(parse_quote!(#[on_error(x)])), Some(Role::Error));
+        assert_eq!(
+            roles(parse_quote!(#[wsendpoint::on_handshake])),
+            Some(Role::Handshake)
+        );
         assert_eq!(roles(parse_quote!(#[other::on_open])), None);
         assert_eq!(roles(parse_quote!(#[::on_open])), None);
         assert_eq!(roles(parse_quote!(#[on_opened])), None);

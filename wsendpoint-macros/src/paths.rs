@@ -43,12 +43,28 @@ paths! {
     /// The trait the macro implements.
     ENDPOINT = wsendpoint::__private::Endpoint;
     ENDPOINT_CONFIG = wsendpoint::__private::EndpointConfig;
+    ORIGIN_POLICY = wsendpoint::__private::OriginPolicy;
+    OVERFLOW = wsendpoint::__private::Overflow;
+    DUPLICATE_KEY = wsendpoint::__private::DuplicateKey;
+    DECODE_ERRORS = wsendpoint::__private::DecodeErrors;
     OUTCOME = wsendpoint::__private::Outcome;
     ERROR = wsendpoint::__private::Error;
     PATH_PARAMS = wsendpoint::__private::PathParams;
     /// Parses a path parameter bound by name: at the handshake, and in every event.
     PATH_PARAM = wsendpoint::__private::path_param;
     INTO_REPLY = wsendpoint::__private::IntoReply;
+    /// Turns `#[on_handshake]`'s return value into the verdict.
+    INTO_ACCEPT = wsendpoint::__private::IntoAccept;
+    HANDSHAKE = wsendpoint::__private::Handshake;
+    ACCEPT = wsendpoint::__private::Accept;
+    REJECT = wsendpoint::__private::Reject;
+    FROM_HANDSHAKE = wsendpoint::__private::FromHandshake;
+    STATE_MAP = wsendpoint::__private::StateMap;
+    /// Checks at the handshake that the hub has a `State<T>` value.
+    REQUIRE_STATE = wsendpoint::__private::require_state;
+    MESSAGE_KINDS = wsendpoint::__private::MessageKinds;
+    /// What a message no `#[on_message]` method takes gets.
+    UNHANDLED = wsendpoint::__private::unhandled;
     EXPECT_UNIT = wsendpoint::__private::expect_unit;
     OPEN_EVENT = wsendpoint::__private::OpenEvent;
     MESSAGE_EVENT = wsendpoint::__private::MessageEvent;
@@ -70,6 +86,7 @@ paths! {
     DEFAULT = core::default::Default;
     FUTURE = core::future::Future;
     SEND = core::marker::Send;
+    DURATION = core::time::Duration;
 }
 
 #[cfg(test)]

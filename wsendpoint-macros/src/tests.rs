@@ -60,6 +60,85 @@ fn mining_all_roles_async_and_sync() {
 }
 
 #[test]
+fn every_option_handshake_state_and_three_message_kinds() {
+    let out = expand(
+        quote!(
+            "/jobs/<tenant>/<id>",
+            key = "id",
+            allowed_origins = ["https://app.example", "http://localhost:8080"],
+            subprotocols = ["v2.json", "v1.json"],
+            max_message_size = "64KiB",
+            ping_interval = "20s",
+            idle_timeout = "1m",
+            send_queue = 128,
+            on_overflow = "drop_newest",
+            on_duplicate_key = "replace",
+            on_decode_error = "close",
+        ),
+        quote! {
+            impl Jobs {
+                #[on_handshake]
+                async fn handshake(
+                    handshake: &Handshake,
+                    verifier: State<Verifier>,
+                    id: u64,
+                ) -> Result<Accept<Self>, Reject> {
+                    let user = verifier.check(handshake.query("token")).await?;
+                    Ok(Accept::new(Jobs::new(id)).with_key(user))
+                }
+
+                #[on_open]
+                async fn open(&mut self, session: &Session, tenant: String, db: State<Db>) {}
+
+                #[on_message]
+                async fn command(&mut self, Json(cmd): Json<Command>, session: &Session) -> Json<Reply> {
+                    self.run(cmd).await
+                }
+
+                #[on_message]
+                fn upload(&mut self, data: Vec<u8>, id: u64) -> Option<Vec<u8>> {
+                    None
+                }
+
+                #[on_message]
+                fn pong(&mut self, _: Pong) {}
+
+                #[on_close]
+                async fn close(&mut self, reason: CloseReason, db: State<Db>) {}
+
+                #[on_error]
+                fn error(&mut self, error: wsendpoint::Error, jobs: State<Arc<JobRunner>>) {}
+            }
+        },
+    );
+    assert_expansion!("every_option", out);
+}
+
+#[test]
+fn sync_receiverless_handshake() {
+    let out = expand(
+        quote!("/inbox", allowed_origins = "*", ping_interval = "off"),
+        quote! {
+            impl Inbox {
+                #[wsendpoint::on_handshake]
+                fn accept(handshake: &Handshake) -> Result<Self, Reject> {
+                    match handshake.query("user") {
+                        Some(user) => Ok(Inbox { user: user.to_owned() }),
+                        None => Err(Reject::unauthorized("who are you?")),
+                    }
+                }
+
+                #[on_message]
+                fn text(&mut self, text: &str) -> String {
+                    format!("{}: {text}", self.user)
+                }
+            }
+        },
+    );
+    assert_expansion!("sync_handshake", out);
+}
+
+#[test]
 fn multi_param_route_with_key_and_typed_id() {
     let out = expand(
         quote!("/room/<room>/<user>/<id>", key = "room"),
@@ -69,7 +148,7 @@ fn multi_param_route_with_key_and_typed_id() {
                 async fn join(&mut self, room: String, user: String, id: u64, session: &Session) {}
 
                 #[on_message]
-                async fn say(&mut self, id: u64, text: String, _room: String) -> String {
+                async fn say(&mut self, id: u64, text: String, room: String) -> String {
                     text
                 }
 
@@ -145,6 +224,13 @@ fn cfg_is_copied_onto_dispatch_and_checks() {
                 #[cfg(debug_assertions)]
                 #[on_open]
                 fn open(&mut self, id: u32) {}
+
+                #[cfg(unix)]
+                #[cfg(feature = "auth")]
+                #[on_handshake]
+                fn handshake(handshake: &Handshake, db: State<Db>) -> Result<Self, Reject> {
+                    Ok(Debug)
+                }
             }
         },
     );

@@ -17,12 +17,15 @@ use futures_util::future::{self, Either};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{sleep_until, Instant};
+use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
+
+use axum::body::Bytes;
 
 use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, OpenEvent};
 use crate::pool::Membership;
-use crate::{CloseCode, CloseReason, Endpoint, Error, Message, Outcome, Session};
+use crate::session::CloseStyle;
+use crate::{CloseCode, CloseReason, DecodeErrors, Endpoint, Error, Message, Outcome, Session};
 
 /// How long the peer has to answer our close frame before the connection is dropped.
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,6 +34,8 @@ const WRITER_GRACE: Duration = Duration::from_secs(1);
 /// How long a shutdown lets a connection end by itself before abandoning it: a handler stuck
 /// sending to a peer that stopped reading must not hold the shutdown forever.
 const SHUTDOWN_GRACE: Duration = CLOSE_HANDSHAKE_TIMEOUT.saturating_add(Duration::from_secs(1));
+/// Stands for "never" in timers that are switched off.
+const DISABLED: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// Most frames fed before one flush, so one busy session cannot delay its flush for long.
 const MAX_BATCH: usize = 64;
 
@@ -79,7 +84,17 @@ pub(crate) async fn run<E: Endpoint>(
 
     let close = handler.on_close(CloseEvent::new(&session, &reason));
     if let Err(panic) = catch_panic(close).await {
-        tracing::error!(route = E::CONFIG.route(), panic = %panic_message(&panic), "on_close panicked");
+        tracing::error!(route = E::CONFIG.route, panic = %panic_message(&panic), "on_close panicked");
+    }
+}
+
+/// How often to ping: the endpoint's interval, but at least twice per idle timeout, so that a
+/// peer that answers every ping is never taken for idle.
+fn ping_period(interval: Option<Duration>, idle_timeout: Option<Duration>) -> Duration {
+    match (interval, idle_timeout) {
+        (Some(interval), Some(idle)) => interval.min(idle / 2),
+        (Some(interval), None) => interval,
+        (None, _) => DISABLED,
     }
 }
 
@@ -122,35 +137,76 @@ impl<E: Endpoint> Reader<'_, E> {
         mut stream: SplitStream<WebSocket>,
         shutdown: &CancellationToken,
     ) -> CloseReason {
-        let outcome = catch_panic(self.handler.on_open(OpenEvent::new(self.session))).await;
+        let session = self.session;
+        let outcome = catch_panic(self.handler.on_open(OpenEvent::new(session))).await;
         self.settle(outcome).await;
+
+        // Long-lived timers and signals, polled in place rather than rebuilt per message.
+        let mut close_request = pin!(session.close_requested());
+        let mut shutdown = pin!(shutdown.cancelled());
+        let mut close_timer = pin!(sleep_until(Instant::now()));
+        let idle_timeout = E::CONFIG.idle_timeout;
+        let mut last_seen = Instant::now();
+        let mut idle_timer = pin!(sleep_until(last_seen + idle_timeout.unwrap_or(DISABLED)));
+        let ping_every = ping_period(E::CONFIG.ping_interval, idle_timeout);
+        let mut pinger = interval_at(Instant::now() + ping_every, ping_every);
+        pinger.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
         loop {
             let closing = self.sent.is_some() || self.received.is_some();
+            if let Some(deadline) = self.deadline {
+                if close_timer.deadline() != deadline {
+                    close_timer.as_mut().reset(deadline);
+                }
+            }
             let next = tokio::select! {
                 biased;
-                reason = self.session.close_requested(), if !closing => {
-                    self.begin_close(reason, true);
+                (reason, style) = &mut close_request, if !closing => {
+                    self.begin_close(reason, style);
                     continue;
                 }
-                () = shutdown.cancelled(), if !closing => {
-                    self.begin_close(CloseReason::new(CloseCode::GoingAway, "server shutting down"), true);
+                () = &mut shutdown, if !closing => {
+                    self.begin_close(
+                        CloseReason::new(CloseCode::GoingAway, "server shutting down"),
+                        CloseStyle::Graceful,
+                    );
                     continue;
                 }
-                () = sleep_until(self.deadline.unwrap_or_else(Instant::now)), if self.deadline.is_some() => break,
+                () = &mut close_timer, if closing => break,
+                () = &mut idle_timer, if !closing && idle_timeout.is_some() => {
+                    let due = last_seen + idle_timeout.unwrap_or(DISABLED);
+                    if Instant::now() < due {
+                        idle_timer.as_mut().reset(due);
+                    } else {
+                        self.fail(Error::IdleTimeout(idle_timeout.unwrap_or(DISABLED))).await;
+                    }
+                    continue;
+                }
+                _ = pinger.tick(), if !closing && ping_every != DISABLED => {
+                    // A full queue already has traffic waiting for the client: skip this ping.
+                    let _ = session.try_send(Message::Ping(Bytes::new()));
+                    continue;
+                }
                 next = stream.next() => next,
             };
+            last_seen = Instant::now();
             match next {
                 None => break,
                 Some(Ok(Message::Close(frame))) => {
                     // tungstenite answers the close frame itself; the stream ends after that.
                     self.received = Some(CloseReason::from_frame(frame));
-                    self.session.mark_closed();
+                    session.mark_closed();
+                    self.deadline
+                        .get_or_insert(Instant::now() + CLOSE_HANDSHAKE_TIMEOUT);
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                // tungstenite answers pings itself.
+                Some(Ok(Message::Ping(_))) => {}
                 Some(Ok(message)) if !closing => {
-                    let event = MessageEvent::new(self.session, &message);
-                    let outcome = catch_panic(self.handler.on_message(event)).await;
+                    let outcome = catch_panic(
+                        self.handler
+                            .on_message(MessageEvent::new(session, &message)),
+                    )
+                    .await;
                     self.settle(outcome).await;
                 }
                 Some(Ok(_)) => {}
@@ -188,7 +244,13 @@ impl<E: Endpoint> Reader<'_, E> {
 
     /// Runs `on_error`, then closes the session if the error calls for it.
     async fn fail(&mut self, error: Error) {
-        let close = error.close_code().map(|code| {
+        let close_code = match &error {
+            Error::Decode { .. } if E::CONFIG.decode_errors == DecodeErrors::Close => {
+                Some(CloseCode::NotConsistent)
+            }
+            other => other.close_code(),
+        };
+        let close = close_code.map(|code| {
             let text = match &error {
                 Error::Protocol { message, .. } => message.to_string(),
                 other => other.to_string(),
@@ -200,28 +262,32 @@ impl<E: Endpoint> Reader<'_, E> {
             tracing::error!(panic = %panic_message(&panic), "on_error panicked");
             self.begin_close(
                 CloseReason::new(CloseCode::UnexpectedCondition, "on_error panicked"),
-                false,
+                CloseStyle::Immediate,
             );
         }
         if let Some(reason) = close {
-            self.begin_close(reason, false);
+            self.begin_close(reason, CloseStyle::Immediate);
         }
     }
 
     /// Starts the closing handshake from our side, once.
-    fn begin_close(&mut self, reason: CloseReason, drain: bool) {
+    fn begin_close(&mut self, reason: CloseReason, style: CloseStyle) {
         self.session.mark_closed();
         if self.sent.is_some() || self.received.is_some() {
             return;
         }
         if let Some(finish) = self.finish.take() {
             let _ = finish.send(Finish {
-                drain,
+                drain: style == CloseStyle::Graceful,
                 frame: reason.to_frame(),
             });
         }
         self.sent = Some(reason);
-        self.deadline = Some(Instant::now() + CLOSE_HANDSHAKE_TIMEOUT);
+        let wait = match style {
+            CloseStyle::Abort => Duration::ZERO,
+            CloseStyle::Graceful | CloseStyle::Immediate => CLOSE_HANDSHAKE_TIMEOUT,
+        };
+        self.deadline = Some(Instant::now() + wait);
     }
 }
 
@@ -262,7 +328,10 @@ async fn write_loop(
     .await;
     if let Err(error) = written {
         tracing::debug!(session = %session.id(), %error, "write failed");
-        session.close(CloseReason::new(CloseCode::ClosedAbnormally, ""));
+        session.request_close(
+            CloseReason::new(CloseCode::ClosedAbnormally, ""),
+            CloseStyle::Abort,
+        );
     }
 }
 
@@ -298,4 +367,18 @@ fn panic_message(panic: &Box<dyn Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pings_come_at_least_twice_per_idle_timeout() {
+        let s = Duration::from_secs;
+        assert_eq!(ping_period(Some(s(30)), Some(s(60))), s(30));
+        assert_eq!(ping_period(Some(s(30)), Some(s(10))), s(5));
+        assert_eq!(ping_period(Some(s(30)), None), s(30));
+        assert_eq!(ping_period(None, Some(s(10))), DISABLED);
+    }
 }

@@ -2,8 +2,9 @@
 
 use std::future::Future;
 
-use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, OpenEvent};
-use crate::{Error, Message, PathParams};
+use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, MessageKind, OpenEvent};
+use crate::state::StateMap;
+use crate::{Accept, EndpointConfig, Error, Handshake, Message, PathParams, Reject};
 
 /// What an event handler produces: a message to send back to the client, if any.
 ///
@@ -14,73 +15,6 @@ use crate::{Error, Message, PathParams};
 /// assert_eq!(outcome.unwrap(), Some(Message::text("pong")));
 /// ```
 pub type Outcome = Result<Option<Message>, Error>;
-
-/// Static facts about an endpoint, built by the macro at compile time.
-///
-/// ```
-/// use wsendpoint::EndpointConfig;
-///
-/// const CONFIG: EndpointConfig =
-///     EndpointConfig::new("/chat/<room>", "/chat/{room}", &["room"], Some("room"));
-/// assert_eq!(CONFIG.route(), "/chat/{room}");
-/// assert_eq!(CONFIG.key_param(), Some("room"));
-/// ```
-#[derive(Debug, Clone, Copy)]
-pub struct EndpointConfig {
-    template: &'static str,
-    route: &'static str,
-    params: &'static [&'static str],
-    key_param: Option<&'static str>,
-    send_queue: usize,
-}
-
-impl EndpointConfig {
-    /// Capacity of each session's outbound queue unless the endpoint says otherwise.
-    pub const DEFAULT_SEND_QUEUE: usize = 256;
-
-    /// A config for the route `template` (as written by the user), its axum form `route`,
-    /// its parameter names and the one that is the pool key.
-    pub const fn new(
-        template: &'static str,
-        route: &'static str,
-        params: &'static [&'static str],
-        key_param: Option<&'static str>,
-    ) -> Self {
-        EndpointConfig {
-            template,
-            route,
-            params,
-            key_param,
-            send_queue: Self::DEFAULT_SEND_QUEUE,
-        }
-    }
-
-    /// The route template as written in `#[server_endpoint("...")]`.
-    pub const fn template(&self) -> &'static str {
-        self.template
-    }
-
-    /// The route in axum's syntax (`/websocket/{key}`).
-    pub const fn route(&self) -> &'static str {
-        self.route
-    }
-
-    /// Names of the path parameters, in template order.
-    pub const fn params(&self) -> &'static [&'static str] {
-        self.params
-    }
-
-    /// The path parameter whose value is the session's pool key; `None` when the route has none
-    /// (then every session's key is the empty string).
-    pub const fn key_param(&self) -> Option<&'static str> {
-        self.key_param
-    }
-
-    /// Capacity of each session's outbound queue.
-    pub const fn send_queue(&self) -> usize {
-        self.send_queue
-    }
-}
 
 /// A WebSocket endpoint: one instance per connection, driven through the four lifecycle events.
 ///
@@ -105,7 +39,7 @@ impl EndpointConfig {
 ///     }
 /// }
 ///
-/// assert_eq!(<Echo as wsendpoint::Endpoint>::CONFIG.route(), "/echo");
+/// assert_eq!(<Echo as wsendpoint::Endpoint>::CONFIG.route, "/echo");
 /// ```
 pub trait Endpoint: Send + Sized + 'static {
     /// Route, parameters and pool key.
@@ -117,8 +51,18 @@ pub trait Endpoint: Send + Sized + 'static {
         Ok(())
     }
 
-    /// Builds the handler instance of a new connection.
-    fn create() -> Self;
+    /// Checks, before the upgrade, that the hub has every `State<T>` the endpoint's methods take
+    /// (else HTTP 500).
+    fn check_state(state: &StateMap) -> Result<(), Error> {
+        let _ = state;
+        Ok(())
+    }
+
+    /// Accepts or refuses a handshake, and builds the handler instance of the new connection:
+    /// `#[on_handshake]` when the endpoint has one, else `Default`.
+    fn create(
+        handshake: &Handshake,
+    ) -> impl Future<Output = Result<Accept<Self>, Reject>> + Send + '_;
 
     /// The session opened; it is already in the pool.
     fn on_open<'a>(
@@ -129,13 +73,14 @@ pub trait Endpoint: Send + Sized + 'static {
         async { Ok(None) }
     }
 
-    /// A text or binary message arrived. Without a handler, the session closes with 1003.
+    /// A text or binary message, or a pong, arrived. A text or binary message no method takes
+    /// closes the session with 1003; an unhandled pong is ignored.
     fn on_message<'a>(
         &'a mut self,
         event: MessageEvent<'a>,
     ) -> impl Future<Output = Outcome> + Send + 'a {
-        let kind = event.kind();
-        async move { Err(Error::Unsupported(kind)) }
+        let outcome = unhandled(&event);
+        async move { outcome }
     }
 
     /// Something failed: a handler's `Err`, a protocol violation, a broken connection.
@@ -148,5 +93,14 @@ pub trait Endpoint: Send + Sized + 'static {
     fn on_close<'a>(&'a mut self, event: CloseEvent<'a>) -> impl Future<Output = ()> + Send + 'a {
         let _ = event;
         async {}
+    }
+}
+
+/// What happens to a message no `#[on_message]` method takes: a pong is ignored, text or binary
+/// is [`Error::Unsupported`] (the session closes with 1003).
+pub fn unhandled(event: &MessageEvent<'_>) -> Outcome {
+    match event.kind() {
+        MessageKind::Pong => Ok(None),
+        kind => Err(Error::Unsupported(kind.as_str())),
     }
 }

@@ -49,6 +49,25 @@ pub enum Error {
     /// The message kind has no handler on this endpoint (binary to a text-only endpoint).
     #[error("unsupported message: {0}")]
     Unsupported(&'static str),
+    /// A message did not decode into a handler's `Json<T>`; the session stays open unless the
+    /// endpoint says `on_decode_error = "close"`.
+    #[error("message does not decode: {message}")]
+    Decode {
+        /// The message as received.
+        raw: Arc<str>,
+        /// serde's explanation, with line and column.
+        message: Arc<str>,
+    },
+    /// A handler's `Json<T>` reply did not encode; nothing was sent.
+    #[error("reply does not encode: {0}")]
+    Encode(Arc<str>),
+    /// A handler needs `State<T>` but the hub has no `T` (give it with `Hub::with_state`).
+    #[error("no state of type `{0}` in the hub: add it with `Hub::with_state`")]
+    MissingState(&'static str),
+    /// The peer sent nothing, not even a pong, for the endpoint's idle timeout; the session is
+    /// closed with 1001.
+    #[error("idle for {0:?}: closing")]
+    IdleTimeout(std::time::Duration),
 }
 
 impl Error {
@@ -60,7 +79,11 @@ impl Error {
     /// The close code this error closes the session with, if it closes it.
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
-            Error::Handler(_) | Error::Connection(_) => None,
+            Error::Handler(_) | Error::Connection(_) | Error::Decode { .. } | Error::Encode(_) => {
+                None
+            }
+            Error::MissingState(_) => Some(CloseCode::UnexpectedCondition),
+            Error::IdleTimeout(_) => Some(CloseCode::GoingAway),
             Error::Panic(_) => Some(CloseCode::UnexpectedCondition),
             Error::PathParam { .. } => Some(CloseCode::ViolatedPolicy),
             Error::Protocol { code, .. } => Some(*code),
@@ -76,10 +99,17 @@ impl Error {
 ///
 /// assert_eq!(SendError::Closed.to_string(), "the session is closed");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
     /// The session is closing or closed; the message was dropped.
     #[error("the session is closed")]
     Closed,
+    /// The session's outbound queue is full (the client is not reading fast enough); the message
+    /// was dropped.
+    #[error("the session's send queue is full")]
+    Full,
+    /// The value did not encode as JSON; nothing was queued.
+    #[error("the message does not encode: {0}")]
+    Encode(Arc<str>),
 }

@@ -36,7 +36,97 @@
 //! }
 //! ```
 
-use crate::{CloseReason, Error, Message, Session};
+use axum::body::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::{CloseReason, Error, Json, Message, Session, State};
+
+/// The kind of a message that reaches `#[on_message]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// A text message.
+    Text,
+    /// A binary message.
+    Binary,
+    /// A pong frame (the answer to a ping).
+    Pong,
+}
+
+impl MessageKind {
+    /// `"text"`, `"binary"` or `"pong"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Binary => "binary",
+            MessageKind::Pong => "pong",
+        }
+    }
+}
+
+/// A set of [`MessageKind`]s: the kinds a message parameter can be taken from.
+///
+/// An endpoint may have several `#[on_message]` methods (one for text, one for binary, one for
+/// pongs); a message runs the first whose parameters all accept its kind.
+///
+/// ```
+/// use wsendpoint::extract::{MessageKind, MessageKinds};
+///
+/// let text_only = MessageKinds::ALL.and(MessageKinds::TEXT);
+/// assert!(text_only.contains(MessageKind::Text));
+/// assert!(!text_only.contains(MessageKind::Pong));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageKinds(u8);
+
+impl MessageKinds {
+    /// Text messages.
+    pub const TEXT: MessageKinds = MessageKinds(1);
+    /// Binary messages.
+    pub const BINARY: MessageKinds = MessageKinds(2);
+    /// Pong frames.
+    pub const PONG: MessageKinds = MessageKinds(4);
+    /// Text and binary messages (a raw [`Message`]).
+    pub const DATA: MessageKinds = MessageKinds(1 | 2);
+    /// Every kind: parameters that are not the message itself, like `&Session`.
+    pub const ALL: MessageKinds = MessageKinds(1 | 2 | 4);
+
+    /// The kinds in both sets.
+    pub const fn and(self, other: MessageKinds) -> MessageKinds {
+        MessageKinds(self.0 & other.0)
+    }
+
+    /// Whether `kind` is in the set.
+    pub const fn contains(self, kind: MessageKind) -> bool {
+        let bit = match kind {
+            MessageKind::Text => 1,
+            MessageKind::Binary => 2,
+            MessageKind::Pong => 4,
+        };
+        self.0 & bit != 0
+    }
+}
+
+/// A pong frame's payload, as a parameter of a `#[on_message]` method that handles pongs.
+///
+/// ```
+/// use wsendpoint::extract::Pong;
+/// use wsendpoint::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Heartbeat {
+///     pongs: u64,
+/// }
+///
+/// #[server_endpoint("/beat")]
+/// impl Heartbeat {
+///     #[on_message]
+///     fn pong(&mut self, _pong: Pong) {
+///         self.pongs += 1;
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pong(pub Bytes);
 
 /// The `#[on_open]` event.
 #[derive(Debug, Clone, Copy)]
@@ -81,14 +171,12 @@ impl<'a> MessageEvent<'a> {
         self.message
     }
 
-    /// `"text"`, `"binary"`, `"ping"`, `"pong"` or `"close"`: for error messages.
-    pub fn kind(&self) -> &'static str {
+    /// The message's kind (pings and close frames never reach `#[on_message]`).
+    pub fn kind(&self) -> MessageKind {
         match self.message {
-            Message::Text(_) => "text",
-            Message::Binary(_) => "binary",
-            Message::Ping(_) => "ping",
-            Message::Pong(_) => "pong",
-            Message::Close(_) => "close",
+            Message::Binary(_) => MessageKind::Binary,
+            Message::Pong(_) => MessageKind::Pong,
+            _ => MessageKind::Text,
         }
     }
 
@@ -96,7 +184,15 @@ impl<'a> MessageEvent<'a> {
     pub fn text(&self) -> Result<&'a str, Error> {
         match self.message {
             Message::Text(text) => Ok(text.as_str()),
-            _ => Err(Error::Unsupported(self.kind())),
+            _ => Err(Error::Unsupported(self.kind().as_str())),
+        }
+    }
+
+    /// The payload of a binary message, or [`Error::Unsupported`] for any other kind.
+    pub fn binary(&self) -> Result<&'a Bytes, Error> {
+        match self.message {
+            Message::Binary(data) => Ok(data),
+            _ => Err(Error::Unsupported(self.kind().as_str())),
         }
     }
 }
@@ -139,7 +235,7 @@ session_accessor!(OpenEvent, MessageEvent, ErrorEvent, CloseEvent);
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a parameter of an `#[on_open]` method",
     label = "not available in `#[on_open]`",
-    note = "`#[on_open]` accepts `&Session` and path parameters bound by name (`key: String`)"
+    note = "`#[on_open]` accepts `&Session`, `State<T>` and path parameters bound by name (`key: String`)"
 )]
 pub trait FromOpen<'a>: Sized {
     /// Takes the value out of the event.
@@ -150,9 +246,13 @@ pub trait FromOpen<'a>: Sized {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a parameter of an `#[on_message]` method",
     label = "not available in `#[on_message]`",
-    note = "`#[on_message]` accepts `&Session`, the text as `String` or `&str`, and path parameters bound by name"
+    note = "`#[on_message]` accepts `&Session`, `State<T>`, path parameters bound by name, and the message: text as `String`, `&str` or `Json<T>`; binary as `Vec<u8>`, `Bytes` or `&[u8]`; `Pong`; or the raw `Message`"
 )]
 pub trait FromMessage<'a>: Sized {
+    /// The message kinds this parameter can be taken from: a method runs for a message only if
+    /// all its parameters accept the message's kind.
+    const KINDS: MessageKinds = MessageKinds::ALL;
+
     /// Takes the value out of the event.
     fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error>;
 }
@@ -161,7 +261,7 @@ pub trait FromMessage<'a>: Sized {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a parameter of an `#[on_error]` method",
     label = "not available in `#[on_error]`",
-    note = "`#[on_error]` accepts `&Session`, `wsendpoint::Error` and path parameters bound by name"
+    note = "`#[on_error]` accepts `&Session`, `wsendpoint::Error`, `State<T>` and path parameters bound by name"
 )]
 pub trait FromError<'a>: Sized {
     /// Takes the value out of the event.
@@ -172,7 +272,7 @@ pub trait FromError<'a>: Sized {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a parameter of an `#[on_close]` method",
     label = "not available in `#[on_close]`",
-    note = "`#[on_close]` accepts `&Session`, `CloseReason` and path parameters bound by name"
+    note = "`#[on_close]` accepts `&Session`, `CloseReason`, `State<T>` and path parameters bound by name"
 )]
 pub trait FromClose<'a>: Sized {
     /// Takes the value out of the event.
@@ -206,14 +306,92 @@ impl<'a> FromClose<'a> for &'a Session {
 }
 
 impl<'a> FromMessage<'a> for &'a str {
+    const KINDS: MessageKinds = MessageKinds::TEXT;
     fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
         event.text()
     }
 }
 
 impl<'a> FromMessage<'a> for String {
+    const KINDS: MessageKinds = MessageKinds::TEXT;
     fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
         event.text().map(str::to_owned)
+    }
+}
+
+impl<'a, T: DeserializeOwned> FromMessage<'a> for Json<T> {
+    const KINDS: MessageKinds = MessageKinds::TEXT;
+    fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
+        let text = event.text()?;
+        serde_json::from_str(text)
+            .map(Json)
+            .map_err(|e| Error::Decode {
+                raw: text.into(),
+                message: e.to_string().into(),
+            })
+    }
+}
+
+impl<'a> FromMessage<'a> for &'a [u8] {
+    const KINDS: MessageKinds = MessageKinds::BINARY;
+    fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
+        event.binary().map(|data| &data[..])
+    }
+}
+
+impl<'a> FromMessage<'a> for Vec<u8> {
+    const KINDS: MessageKinds = MessageKinds::BINARY;
+    fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
+        event.binary().map(|data| data.to_vec())
+    }
+}
+
+impl<'a> FromMessage<'a> for Bytes {
+    const KINDS: MessageKinds = MessageKinds::BINARY;
+    fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
+        event.binary().cloned()
+    }
+}
+
+impl<'a> FromMessage<'a> for Pong {
+    const KINDS: MessageKinds = MessageKinds::PONG;
+    fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
+        match event.message {
+            Message::Pong(data) => Ok(Pong(data.clone())),
+            _ => Err(Error::Unsupported(event.kind().as_str())),
+        }
+    }
+}
+
+impl<'a> FromMessage<'a> for Message {
+    const KINDS: MessageKinds = MessageKinds::DATA;
+    fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
+        Ok(event.message.clone())
+    }
+}
+
+// `State<T>` in every role, written out for the same reason as the `&Session` impls.
+impl<'a, T: Clone + Send + Sync + 'static> FromOpen<'a> for State<T> {
+    fn from_open(event: &OpenEvent<'a>) -> Result<Self, Error> {
+        event.session.state::<T>().map(State)
+    }
+}
+
+impl<'a, T: Clone + Send + Sync + 'static> FromMessage<'a> for State<T> {
+    fn from_message(event: &MessageEvent<'a>) -> Result<Self, Error> {
+        event.session.state::<T>().map(State)
+    }
+}
+
+impl<'a, T: Clone + Send + Sync + 'static> FromError<'a> for State<T> {
+    fn from_error(event: &ErrorEvent<'a>) -> Result<Self, Error> {
+        event.session.state::<T>().map(State)
+    }
+}
+
+impl<'a, T: Clone + Send + Sync + 'static> FromClose<'a> for State<T> {
+    fn from_close(event: &CloseEvent<'a>) -> Result<Self, Error> {
+        event.session.state::<T>().map(State)
     }
 }
 

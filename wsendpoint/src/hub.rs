@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::registry::{self, Registration};
 use crate::session::SessionId;
+use crate::state::StateMap;
 use crate::{Endpoint, SessionPool};
 
 /// The endpoints of an application, their session pools, and the server that runs them.
@@ -52,6 +53,7 @@ struct HubInner {
     registrations: Vec<&'static Registration>,
     pools: RwLock<HashMap<TypeId, SessionPool>>,
     next_session: AtomicU64,
+    state: RwLock<Arc<StateMap>>,
     shutdown: CancellationToken,
     connections: TaskTracker,
 }
@@ -83,13 +85,14 @@ impl Hub {
         let registrations = registry::registered().map_err(RouteConflict)?;
         let pools = registrations
             .iter()
-            .map(|r| ((r.type_id)(), SessionPool::new((r.config)().route())))
+            .map(|r| ((r.type_id)(), SessionPool::new((r.config)().route)))
             .collect();
         Ok(Hub {
             inner: Arc::new(HubInner {
                 registrations,
                 pools: RwLock::new(pools),
                 next_session: AtomicU64::new(1),
+                state: RwLock::new(Arc::default()),
                 shutdown: CancellationToken::new(),
                 connections: TaskTracker::new(),
             }),
@@ -100,6 +103,41 @@ impl Hub {
     pub fn global() -> &'static Hub {
         static GLOBAL: OnceLock<Hub> = OnceLock::new();
         GLOBAL.get_or_init(Hub::new)
+    }
+
+    /// Adds `value` to the state that handlers receive as [`State<T>`](crate::State); a value of
+    /// the same type replaces the previous one. Sessions opened before keep the state they saw.
+    ///
+    /// ```
+    /// #[derive(Clone)]
+    /// struct Config {
+    ///     greeting: String,
+    /// }
+    ///
+    /// let hub = wsendpoint::Hub::new().with_state(Config { greeting: "hello".into() });
+    /// # drop(hub);
+    /// ```
+    pub fn with_state<T: Clone + Send + Sync + 'static>(self, value: T) -> Self {
+        {
+            let mut state = self
+                .inner
+                .state
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut next = StateMap::clone(&state);
+            next.insert(value);
+            *state = Arc::new(next);
+        }
+        self
+    }
+
+    /// The state handshakes see from now on.
+    pub(crate) fn state(&self) -> Arc<StateMap> {
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The session pool of endpoint `E`.
@@ -119,7 +157,7 @@ impl Hub {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(id)
-            .or_insert_with(|| SessionPool::new(E::CONFIG.route()))
+            .or_insert_with(|| SessionPool::new(E::CONFIG.route))
             .clone()
     }
 
@@ -191,7 +229,7 @@ impl fmt::Debug for Hub {
             .inner
             .registrations
             .iter()
-            .map(|r| (r.config)().route())
+            .map(|r| (r.config)().route)
             .collect();
         f.debug_struct("Hub").field("routes", &routes).finish()
     }

@@ -34,51 +34,69 @@
 extern crate self as wsendpoint;
 
 mod close;
+mod config;
 mod connection;
 mod endpoint;
 mod error;
 pub mod extract;
+mod handshake;
 mod hub;
+mod json;
 mod params;
 mod pool;
 mod registry;
 mod reply;
 mod session;
+mod state;
 mod upgrade;
 
+pub use axum::body::Bytes;
 pub use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+pub use axum::http::{HeaderMap, StatusCode};
 pub use close::{CloseCode, CloseReason};
-pub use endpoint::{Endpoint, EndpointConfig, Outcome};
+pub use config::{DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow};
+pub use endpoint::{Endpoint, Outcome};
 pub use error::{Error, SendError};
+pub use handshake::{Accept, FromHandshake, Handshake, IntoAccept, Reject};
 pub use hub::{serve, Hub, RouteConflict};
+pub use json::Json;
 pub use params::{FromPathParam, PathParams};
 pub use pool::SessionPool;
 pub use reply::IntoReply;
 pub use session::{Session, SessionId};
+pub use state::{State, StateMap};
 
 /// `#[server_endpoint("/route/<param>")]` on an inherent `impl` block: see the crate docs.
 pub use wsendpoint_macros::server_endpoint;
 
 /// Lifecycle attributes, meaningful only inside a `#[server_endpoint]` block (which strips them);
 /// exported so that `#[wsendpoint::on_open]` elsewhere is a clear compile error.
-pub use wsendpoint_macros::{on_close, on_error, on_message, on_open};
+pub use wsendpoint_macros::{on_close, on_error, on_handshake, on_message, on_open};
 
 /// Everything an endpoint module needs: `use wsendpoint::prelude::*;`.
 pub mod prelude {
-    pub use crate::{server_endpoint, CloseCode, CloseReason, Hub, Message, Session, SessionPool};
+    pub use crate::extract::Pong;
+    pub use crate::{
+        on_close, on_error, on_handshake, on_message, on_open, server_endpoint, Accept, CloseCode,
+        CloseReason, Handshake, Hub, Json, Message, Reject, Session, SessionPool, State,
+        StatusCode,
+    };
 }
 
 /// Items the generated code names. Not a public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::endpoint::{Endpoint, EndpointConfig, Outcome};
+    pub use crate::config::{DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow};
+    pub use crate::endpoint::{unhandled, Endpoint, Outcome};
     pub use crate::extract::{
         CloseEvent, ErrorEvent, FromClose, FromError, FromMessage, FromOpen, MessageEvent,
-        OpenEvent,
+        MessageKinds, OpenEvent,
     };
+    pub use crate::handshake::{Accept, FromHandshake, Handshake, IntoAccept, Reject};
     pub use crate::params::{FromPathParam, PathParams};
     pub use crate::registry::Registration;
     pub use crate::reply::IntoReply;
+    pub use crate::state::StateMap;
     pub use crate::{Error, Session};
     pub use inventory;
 
@@ -90,6 +108,11 @@ pub mod __private {
         name: &'static str,
     ) -> Result<T, Error> {
         crate::params::parse_param(params, name)
+    }
+
+    /// Checks at the handshake that the hub has a `State<T>` value.
+    pub fn require_state<T: Clone + Send + Sync + 'static>(state: &StateMap) -> Result<(), Error> {
+        crate::state::require::<T>(state).map(drop)
     }
 
     /// `#[on_close]` and `#[on_error]` methods return nothing; this pins that at their call.

@@ -34,7 +34,7 @@ inventory::collect!(Registration);
 /// naming both types when two endpoints claim the same route.
 pub(crate) fn registered() -> Result<Vec<&'static Registration>, String> {
     let mut all: Vec<&'static Registration> = inventory::iter::<Registration>.into_iter().collect();
-    all.sort_by_key(|r| (route_shape((r.config)().route()), (r.type_name)()));
+    all.sort_by_key(|r| (route_shape((r.config)().route), (r.type_name)()));
     all.dedup_by_key(|r| (r.type_id)());
     let named: Vec<(EndpointConfig, &str)> = all
         .iter()
@@ -50,12 +50,10 @@ pub(crate) fn registered() -> Result<Vec<&'static Registration>, String> {
 fn first_conflict(sorted: &[(EndpointConfig, &str)]) -> Option<String> {
     sorted.windows(2).find_map(|pair| {
         let ((a, a_name), (b, b_name)) = (&pair[0], &pair[1]);
-        (route_shape(a.route()) == route_shape(b.route())).then(|| {
+        (route_shape(a.route) == route_shape(b.route)).then(|| {
             format!(
                 "two endpoints claim the route `{}`: `{a_name}` (\"{}\") and `{b_name}` (\"{}\")",
-                a.route(),
-                a.template(),
-                b.template()
+                a.route, a.template, b.template
             )
         })
     })

@@ -3,9 +3,13 @@
 use std::fmt::Display;
 
 use crate::endpoint::Outcome;
-use crate::{Error, Message};
+use axum::body::Bytes;
+use serde::Serialize;
 
-/// A return value that is sent back to the client as a message, or nothing for `()`.
+use crate::{Error, Json, Message};
+
+/// A return value that is sent back to the client as a message, or nothing for `()`: text for
+/// `String` and `Json<T>`, binary for `Vec<u8>` and `Bytes`.
 ///
 /// `Option::None` sends nothing; `Err(e)` goes to `#[on_error]` as
 /// [`Error::Handler`] and the connection stays open.
@@ -20,7 +24,7 @@ use crate::{Error, Message};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent back as a reply",
     label = "the return value of a lifecycle method is sent to the client",
-    note = "return `()`, `String`, `&'static str`, `Option<_>` or `Result<_, E: Display>` of those"
+    note = "return `()`, `String`, `&'static str`, `Vec<u8>`, `Bytes`, `Json<T: Serialize>`, `Message`, or an `Option<_>` or `Result<_, E: Display>` of those"
 )]
 pub trait IntoReply {
     /// The message to send, `None` for nothing, or the error for `#[on_error]`.
@@ -42,6 +46,27 @@ impl IntoReply for String {
 impl IntoReply for &'static str {
     fn into_reply(self) -> Outcome {
         Ok(Some(Message::Text(self.into())))
+    }
+}
+
+impl IntoReply for Vec<u8> {
+    fn into_reply(self) -> Outcome {
+        Ok(Some(Message::Binary(self.into())))
+    }
+}
+
+impl IntoReply for Bytes {
+    fn into_reply(self) -> Outcome {
+        Ok(Some(Message::Binary(self)))
+    }
+}
+
+impl<T: Serialize> IntoReply for Json<T> {
+    fn into_reply(self) -> Outcome {
+        match serde_json::to_string(&self.0) {
+            Ok(text) => Ok(Some(Message::Text(text.into()))),
+            Err(error) => Err(Error::Encode(error.to_string().into())),
+        }
     }
 }
 
