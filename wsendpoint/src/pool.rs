@@ -193,18 +193,20 @@ impl SessionPool {
     }
 
     async fn deliver(&self, target: Target<'_>, message: Message) -> usize {
-        let sessions: Vec<Session> = {
-            let members = self.read();
-            match target {
-                Target::Key(key) => members.by_key.get(key).cloned().unwrap_or_default(),
-                Target::Group(group) => members.by_group.get(group).cloned().unwrap_or_default(),
-                Target::All => members.by_key.values().flatten().cloned().collect(),
-            }
+        // Pushes never wait and never take the pool's lock, so they run under the read lock:
+        // no snapshot of the recipients to allocate, clone and drop on every send.
+        let members = self.read();
+        let reached = |sessions: &[Session]| {
+            sessions
+                .iter()
+                .filter(|session| session.push(message.clone()).is_ok())
+                .count()
         };
-        sessions
-            .iter()
-            .filter(|session| session.push(message.clone()).is_ok())
-            .count()
+        match target {
+            Target::Key(key) => members.by_key.get(key).map_or(0, |s| reached(s)),
+            Target::Group(group) => members.by_group.get(group).map_or(0, |s| reached(s)),
+            Target::All => members.by_key.values().map(|s| reached(s)).sum(),
+        }
     }
 
     /// Puts `session` in the pool until the returned membership is dropped, applying the
