@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check of the project, with its own set-up: formatting, lints, then all tests (runtime unit
-# tests, expansion snapshots, compile-fail cases, black-box tests on 127.0.0.1, doctests, and the
-# examples' own tests). CI runs exactly this (see .ci/run); so should you before pushing.
+# tests, expansion snapshots, compile-fail cases, black-box tests on 127.0.0.1, doctests, the
+# examples' own tests, the JS client's unit tests, and the browser tests of the examples' pages in
+# Debian's headless Chromium). CI runs exactly this (see .ci/run); so should you before pushing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +30,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test"
 cargo test --workspace
+
+step "JS client unit tests"
+node --test examples/mining/static/websocket.test.mjs
+
+step "browser tests (Debian's headless Chromium)"
+bash scripts/browser-setup.sh
+cargo build --examples
+WSENDPOINT_EXAMPLES_DIR="${CARGO_TARGET_DIR:-target}/debug/examples" npm test --prefix tests/browser

@@ -19,6 +19,8 @@
 //! This file is also compiled into the black-box tests (`#[path = "../examples/mining/app.rs"]`),
 //! so it must not depend on `main.rs`, and the paths below are relative to this file.
 
+#[path = "assets.rs"]
+mod assets;
 #[path = "miner.rs"]
 pub mod miner;
 
@@ -31,22 +33,47 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::mpsc;
 use wsendpoint::prelude::*;
 
-/// The demo page, embedded so the example is a single binary that runs from any directory.
-const INDEX_HTML: &str = include_str!("static/index.html");
+use assets::Asset;
+
+/// The demo page and what it loads, embedded so the example is a single binary that runs from
+/// any directory.
+static ASSETS: &[Asset] = &[
+    Asset {
+        path: "/",
+        content_type: assets::HTML,
+        body: include_str!("static/index.html"),
+    },
+    Asset {
+        path: "/app.js",
+        content_type: assets::JAVASCRIPT,
+        body: include_str!("static/app.js"),
+    },
+    Asset {
+        path: "/websocket.js",
+        content_type: assets::JAVASCRIPT,
+        body: assets::WEBSOCKET_JS,
+    },
+    Asset {
+        path: "/style.css",
+        content_type: assets::CSS,
+        body: assets::STYLE_CSS,
+    },
+];
 
 /// Jobs that may run at once across all keys: each one keeps a blocking thread busy, and the
 /// per-key limit alone would let a client start one per made-up key.
 pub const MAX_JOBS: usize = 16;
 
-/// The router of the demo: the hub's WebSocket routes, the page at `/` and `POST /mine/<key>`.
+/// The router of the demo: the hub's WebSocket routes, the page at `/` (with `/app.js`,
+/// `/websocket.js` and `/style.css`) and `POST /mine/<key>`.
 ///
 /// Serve it with [`Hub::serve_router`] on the same `hub`, so that jobs push to its sessions and
 /// stop when it shuts down.
@@ -56,9 +83,9 @@ pub fn app(hub: &Hub) -> Router {
         jobs: Jobs::default(),
     };
     Router::new()
-        .route("/", get(index))
         .route("/mine/{key}", post(start_job))
         .with_state(state)
+        .merge(assets::router(ASSETS))
         .merge(hub.router())
         .fallback(not_found)
 }
@@ -127,10 +154,6 @@ fn parse_command(text: &str) -> Option<Command> {
 struct AppState {
     hub: Hub,
     jobs: Jobs,
-}
-
-async fn index() -> Html<&'static str> {
-    Html(INDEX_HTML)
 }
 
 /// The query of `POST /mine/<key>`. The difficulty is taken as text so that a bad value gets

@@ -1,0 +1,46 @@
+//! The demo pages' static files, embedded in the binary (so an example runs from any directory)
+//! and served with their content type and `Cache-Control: no-cache` (a rebuilt demo is never
+//! shown with a stale script).
+//!
+//! Shared by `#[path]`: the chat example serves the same client module, [`WEBSOCKET_JS`], from
+//! this one copy. The `include_str!` paths are relative to this file.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+pub const HTML: &str = "text/html; charset=utf-8";
+/// Module scripts are always decoded as UTF-8, whatever the charset says.
+pub const JAVASCRIPT: &str = "text/javascript";
+pub const CSS: &str = "text/css; charset=utf-8";
+
+/// The WebSocket client module both demo pages import (`/websocket.js`).
+pub const WEBSOCKET_JS: &str = include_str!("static/websocket.js");
+/// The stylesheet both demo pages share (`/style.css`).
+pub const STYLE_CSS: &str = include_str!("static/style.css");
+
+/// One embedded file and the path it is served at.
+pub struct Asset {
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static str,
+}
+
+/// A router serving each of `assets` on `GET` (and `HEAD`) at its path.
+pub fn router(assets: &'static [Asset]) -> Router {
+    assets.iter().fold(Router::new(), |router, asset| {
+        router.route(asset.path, get(move || async move { response(asset) }))
+    })
+}
+
+fn response(asset: &'static Asset) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, asset.content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        asset.body,
+    )
+}
