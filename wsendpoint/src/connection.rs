@@ -1,10 +1,10 @@
 //! The connection driver: one task per connection owns the handler and runs its lifecycle.
 //!
-//! The task polls two futures: the reader, which receives frames and runs the handler's events
-//! one at a time, and the writer, which drains the session's bounded outbound queue. The writer
-//! feeds every queued frame and flushes once (a flush per message costs ~7× on throughput). The
-//! reader decides when the connection ends and what the close reason is; `on_close` runs after
-//! both stopped, exactly once, whatever ended the connection.
+//! That task reads frames and runs the handler's events one at a time; a second task, the
+//! writer, drains the session's bounded outbound queue, feeding every queued frame and flushing
+//! once (a flush per message costs ~7× on throughput). The reader decides when the connection
+//! ends and what the close reason is; `on_close` runs after the writer stopped, exactly once,
+//! whatever ended the connection.
 
 use std::any::Any;
 use std::future::Future;
@@ -13,7 +13,6 @@ use std::pin::pin;
 use std::time::Duration;
 
 use axum::extract::ws::WebSocket;
-use futures_util::future::{self, Either};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
@@ -48,43 +47,73 @@ struct Finish {
 }
 
 /// Runs one upgraded connection to its end: open, read until closed, leave the pool, close.
-pub(crate) async fn run<E: Endpoint>(
+pub(crate) fn run<E: Endpoint>(
     socket: WebSocket,
-    mut handler: E,
+    handler: E,
     membership: Membership,
     outbound: mpsc::Receiver<Message>,
     shutdown: CancellationToken,
-) {
+) -> impl Future<Output = ()> + Send {
+    // Split and spawn before the async part begins: the socket moved into an `async fn` would
+    // keep a slot the size of a whole WebSocket in every connection's task.
     let session = membership.session().clone();
     let (sink, stream) = socket.split();
     let (finish_tx, finish_rx) = oneshot::channel();
-    let writer = pin!(write_loop(sink, outbound, finish_rx, &session));
-    let reason = {
-        let reader = Reader {
-            handler: &mut handler,
-            session: &session,
-            finish: Some(finish_tx),
-            sent: None,
-            received: None,
-            deadline: None,
-        };
-        let reader = pin!(abandon_after_shutdown(
-            reader.run(stream, &shutdown),
-            &shutdown
-        ));
-        match future::select(reader, writer).await {
-            Either::Left((reason, writer)) => {
-                let _ = tokio::time::timeout(WRITER_GRACE, writer).await;
-                reason
-            }
-            Either::Right(((), reader)) => reader.await,
-        }
+    // The writer is a task of its own: waking it for an outbound message must not poll the
+    // reader too (every read attempt zero-fills tungstenite's read buffer).
+    let writer = AbortOnDrop(tokio::spawn(write_loop(
+        sink,
+        outbound,
+        finish_rx,
+        session.clone(),
+    )));
+    drive(
+        handler, membership, session, stream, finish_tx, writer, shutdown,
+    )
+}
+
+/// The connection's lifecycle once its writer runs: open, read until closed, close.
+async fn drive<E: Endpoint>(
+    mut handler: E,
+    membership: Membership,
+    session: Session,
+    stream: SplitStream<WebSocket>,
+    finish_tx: oneshot::Sender<Finish>,
+    mut writer: AbortOnDrop,
+    shutdown: CancellationToken,
+) {
+    let reader = Reader {
+        handler: &mut handler,
+        session: &session,
+        finish: Some(finish_tx),
+        sent: None,
+        received: None,
+        deadline: None,
     };
+    let reason = abandon_after_shutdown(reader.run(stream, &shutdown), &shutdown).await;
+    // Let the writer put the last frames (the close frame) on the wire, briefly.
+    if tokio::time::timeout(WRITER_GRACE, &mut writer.0)
+        .await
+        .is_err()
+    {
+        writer.0.abort();
+    }
     drop(membership);
 
     let close = handler.on_close(CloseEvent::new(&session, &reason));
-    if let Err(panic) = catch_panic(close).await {
+    // Cold paths are boxed (here and for on_open, on_error, the shutdown grace): a future held
+    // inline would reserve its size in every idle connection's task.
+    if let Err(panic) = catch_panic(Box::pin(close)).await {
         tracing::error!(route = E::CONFIG.route, panic = %panic_message(&panic), "on_close panicked");
+    }
+}
+
+/// Aborts a task when dropped: the writer never outlives its connection.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -105,7 +134,7 @@ async fn abandon_after_shutdown(
 ) -> CloseReason {
     let deadline = async {
         shutdown.cancelled().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
+        Box::pin(tokio::time::sleep(SHUTDOWN_GRACE)).await;
     };
     tokio::select! {
         reason = reader => reason,
@@ -138,7 +167,7 @@ impl<E: Endpoint> Reader<'_, E> {
         shutdown: &CancellationToken,
     ) -> CloseReason {
         let session = self.session;
-        let outcome = catch_panic(self.handler.on_open(OpenEvent::new(session))).await;
+        let outcome = catch_panic(Box::pin(self.handler.on_open(OpenEvent::new(session)))).await;
         self.settle(outcome).await;
 
         // Long-lived timers and signals, polled in place rather than rebuilt per message.
@@ -159,8 +188,12 @@ impl<E: Endpoint> Reader<'_, E> {
                     close_timer.as_mut().reset(deadline);
                 }
             }
+            // The stream comes first, so a busy connection reads on without polling its timers
+            // and signals for every message (tokio's cooperative budget still makes it yield);
+            // a close asked for by a handler is seen at once, since it disables the stream.
             let next = tokio::select! {
                 biased;
+                next = stream.next(), if closing || session.is_open() => next,
                 (reason, style) = &mut close_request, if !closing => {
                     self.begin_close(reason, style);
                     continue;
@@ -187,7 +220,6 @@ impl<E: Endpoint> Reader<'_, E> {
                     let _ = session.try_send(Message::Ping(Bytes::new()));
                     continue;
                 }
-                next = stream.next() => next,
             };
             last_seen = Instant::now();
             match next {
@@ -258,7 +290,7 @@ impl<E: Endpoint> Reader<'_, E> {
             CloseReason::new(code, text)
         });
         let on_error = self.handler.on_error(ErrorEvent::new(self.session, &error));
-        if let Err(panic) = catch_panic(on_error).await {
+        if let Err(panic) = catch_panic(Box::pin(on_error)).await {
             tracing::error!(panic = %panic_message(&panic), "on_error panicked");
             self.begin_close(
                 CloseReason::new(CloseCode::UnexpectedCondition, "on_error panicked"),
@@ -296,7 +328,7 @@ async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut outbound: mpsc::Receiver<Message>,
     mut finish: oneshot::Receiver<Finish>,
-    session: &Session,
+    session: Session,
 ) {
     let written: Result<(), axum::Error> = async {
         loop {

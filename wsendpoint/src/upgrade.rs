@@ -15,7 +15,7 @@ use std::panic::AssertUnwindSafe;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::FutureExt;
@@ -70,7 +70,8 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let handshake = Handshake::new(params, query, parts.headers, remote_addr, protocol, state);
+    let headers = owned_headers(&parts.headers);
+    let handshake = Handshake::new(params, query, headers, remote_addr, protocol, state);
 
     let accepted = catch_panic(E::create(&handshake)).await.map_err(|()| {
         tracing::error!(
@@ -120,10 +121,27 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
         .read_buffer_size(READ_BUFFER_SIZE)
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
-        .on_upgrade(move |socket| async move {
-            connection::run(socket, handler, membership, outbound_rx, shutdown).await;
-            drop(live);
+        .on_upgrade(move |socket| {
+            let connection = connection::run(socket, handler, membership, outbound_rx, shutdown);
+            async move {
+                connection.await;
+                drop(live);
+            }
         }))
+}
+
+/// A copy of `headers` that owns its bytes. hyper's parsed headers are slices of the
+/// connection's whole read buffer (8 KiB or more): kept for the session's lifetime, they would
+/// pin that buffer to every idle connection.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name =
+            HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+        let value = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        owned.append(name, value);
+    }
+    owned
 }
 
 /// Runs an axum extractor on the request parts; its rejection is the response.
@@ -201,8 +219,6 @@ fn negotiate(
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderValue;
-
     use super::*;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
