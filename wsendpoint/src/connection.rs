@@ -16,7 +16,7 @@ use axum::extract::ws::WebSocket;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
+use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use axum::body::Bytes;
@@ -117,6 +117,72 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The deadlines of a live connection: when to ping, and when to check for idleness. Traffic
+/// only records the time it was seen; the idle check is re-armed from it when it comes due, so
+/// a busy connection never touches its timer.
+struct Clock {
+    ping_every: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    next_ping: Instant,
+    idle_check: Instant,
+    last_seen: Instant,
+}
+
+impl Clock {
+    fn new(ping_interval: Option<Duration>, idle_timeout: Option<Duration>) -> Self {
+        let now = Instant::now();
+        let ping_every = ping_period(ping_interval, idle_timeout);
+        Clock {
+            ping_every: (ping_every != DISABLED).then_some(ping_every),
+            idle_timeout,
+            next_ping: now + ping_every,
+            idle_check: now + idle_timeout.unwrap_or(DISABLED),
+            last_seen: now,
+        }
+    }
+
+    /// A frame arrived: the peer is alive.
+    fn saw_traffic(&mut self) {
+        self.last_seen = Instant::now();
+    }
+
+    /// The timeout, if the peer has been silent for it at `now`; else re-arms the idle check.
+    fn idle_since(&mut self, now: Instant) -> Option<Duration> {
+        let idle = self.idle_timeout?;
+        if now < self.idle_check {
+            return None;
+        }
+        if now >= self.last_seen + idle {
+            return Some(idle);
+        }
+        self.idle_check = self.last_seen + idle;
+        None
+    }
+
+    /// Whether a ping is due at `now`; if so, schedules the next one.
+    fn ping_due(&mut self, now: Instant) -> bool {
+        match self.ping_every {
+            Some(every) if now >= self.next_ping => {
+                self.next_ping = now + every;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The earliest deadline: the close handshake's while closing, else the next ping or idle
+    /// check.
+    fn next(&self, close_deadline: Option<Instant>) -> Instant {
+        if let Some(deadline) = close_deadline {
+            return deadline;
+        }
+        match self.ping_every {
+            Some(_) => self.next_ping.min(self.idle_check),
+            None => self.idle_check,
+        }
+    }
+}
+
 /// How often to ping: the endpoint's interval, but at least twice per idle timeout, so that a
 /// peer that answers every ping is never taken for idle.
 fn ping_period(interval: Option<Duration>, idle_timeout: Option<Duration>) -> Duration {
@@ -170,25 +236,20 @@ impl<E: Endpoint> Reader<'_, E> {
         let outcome = catch_panic(Box::pin(self.handler.on_open(OpenEvent::new(session)))).await;
         self.settle(outcome).await;
 
-        // Long-lived timers and signals, polled in place rather than rebuilt per message.
+        // Long-lived signals, polled in place rather than rebuilt per message, and one timer for
+        // every deadline (ping, idle, close handshake): a connection keeps a single timer entry.
         let mut close_request = pin!(session.close_requested());
         let mut shutdown = pin!(shutdown.cancelled());
-        let mut close_timer = pin!(sleep_until(Instant::now()));
-        let idle_timeout = E::CONFIG.idle_timeout;
-        let mut last_seen = Instant::now();
-        let mut idle_timer = pin!(sleep_until(last_seen + idle_timeout.unwrap_or(DISABLED)));
-        let ping_every = ping_period(E::CONFIG.ping_interval, idle_timeout);
-        let mut pinger = interval_at(Instant::now() + ping_every, ping_every);
-        pinger.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut clock = Clock::new(E::CONFIG.ping_interval, E::CONFIG.idle_timeout);
+        let mut timer = pin!(sleep_until(clock.next(self.deadline)));
 
         loop {
             let closing = self.sent.is_some() || self.received.is_some();
-            if let Some(deadline) = self.deadline {
-                if close_timer.deadline() != deadline {
-                    close_timer.as_mut().reset(deadline);
-                }
+            let due = clock.next(self.deadline);
+            if timer.deadline() != due {
+                timer.as_mut().reset(due);
             }
-            // The stream comes first, so a busy connection reads on without polling its timers
+            // The stream comes first, so a busy connection reads on without polling its timer
             // and signals for every message (tokio's cooperative budget still makes it yield);
             // a close asked for by a handler is seen at once, since it disables the stream.
             let next = tokio::select! {
@@ -205,23 +266,22 @@ impl<E: Endpoint> Reader<'_, E> {
                     );
                     continue;
                 }
-                () = &mut close_timer, if closing => break,
-                () = &mut idle_timer, if !closing && idle_timeout.is_some() => {
-                    let due = last_seen + idle_timeout.unwrap_or(DISABLED);
-                    if Instant::now() < due {
-                        idle_timer.as_mut().reset(due);
-                    } else {
-                        self.fail(Error::IdleTimeout(idle_timeout.unwrap_or(DISABLED))).await;
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if closing {
+                        if self.deadline.is_some_and(|deadline| now >= deadline) {
+                            break;
+                        }
+                    } else if let Some(idle) = clock.idle_since(now) {
+                        self.fail(Error::IdleTimeout(idle)).await;
+                    } else if clock.ping_due(now) {
+                        // A full queue already has traffic waiting for the client: skip it.
+                        let _ = session.try_send(Message::Ping(Bytes::new()));
                     }
                     continue;
                 }
-                _ = pinger.tick(), if !closing && ping_every != DISABLED => {
-                    // A full queue already has traffic waiting for the client: skip this ping.
-                    let _ = session.try_send(Message::Ping(Bytes::new()));
-                    continue;
-                }
             };
-            last_seen = Instant::now();
+            clock.saw_traffic();
             match next {
                 None => break,
                 Some(Ok(Message::Close(frame))) => {
