@@ -15,13 +15,14 @@ use std::time::Duration;
 use axum::extract::ws::WebSocket;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use axum::body::Bytes;
 
 use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, OpenEvent};
+use crate::outbound;
 use crate::pool::Membership;
 use crate::session::CloseStyle;
 use crate::{CloseCode, CloseReason, DecodeErrors, Endpoint, Error, Message, Outcome, Session};
@@ -51,7 +52,7 @@ pub(crate) fn run<E: Endpoint>(
     socket: WebSocket,
     handler: E,
     membership: Membership,
-    outbound: mpsc::Receiver<Message>,
+    outbound: outbound::Receiver,
     shutdown: CancellationToken,
 ) -> impl Future<Output = ()> + Send {
     // Split and spawn before the async part begins: the socket moved into an `async fn` would
@@ -386,7 +387,7 @@ impl<E: Endpoint> Reader<'_, E> {
 /// Drains the outbound queue onto the socket until the reader says the connection is ending.
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
-    mut outbound: mpsc::Receiver<Message>,
+    mut outbound: outbound::Receiver,
     mut finish: oneshot::Receiver<Finish>,
     session: Session,
 ) {
@@ -397,7 +398,7 @@ async fn write_loop(
                     let Some(message) = message else { return Ok(()) };
                     sink.feed(message).await?;
                     for _ in 1..MAX_BATCH {
-                        let Ok(message) = outbound.try_recv() else { break };
+                        let Some(message) = outbound.try_recv() else { break };
                         sink.feed(message).await?;
                     }
                     sink.flush().await?;
@@ -405,7 +406,7 @@ async fn write_loop(
                 finish = &mut finish => {
                     let Ok(finish) = finish else { return Ok(()) };
                     if finish.drain {
-                        while let Ok(message) = outbound.try_recv() {
+                        while let Some(message) = outbound.try_recv() {
                             sink.feed(message).await?;
                         }
                     }

@@ -42,6 +42,7 @@ pub mod extract;
 mod handshake;
 mod hub;
 mod json;
+mod outbound;
 mod params;
 mod pool;
 mod registry;

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use axum::body::Bytes;
 use axum::http::Extensions;
 use serde::Serialize;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
+use crate::outbound::{self, Refused};
 use crate::{
     CloseCode, CloseReason, Error, Handshake, Message, Overflow, PathParams, SendError, SessionPool,
 };
@@ -100,7 +100,7 @@ struct SessionInner {
     id: SessionId,
     key: Box<str>,
     handshake: Handshake,
-    outbound: mpsc::Sender<Message>,
+    outbound: outbound::Sender,
     overflow: Overflow,
     pool: SessionPool,
     open: AtomicBool,
@@ -118,7 +118,7 @@ impl Session {
         id: SessionId,
         key: Box<str>,
         handshake: Handshake,
-        outbound: mpsc::Sender<Message>,
+        outbound: outbound::Sender,
         overflow: Overflow,
         pool: SessionPool,
     ) -> Self {
@@ -292,10 +292,13 @@ impl Session {
         if !self.is_open() {
             return Err(SendError::Closed);
         }
-        self.inner.outbound.try_send(message).map_err(|e| match e {
-            TrySendError::Full(_) => SendError::Full,
-            TrySendError::Closed(_) => SendError::Closed,
-        })
+        self.inner
+            .outbound
+            .try_send(message)
+            .map_err(|refused| match refused {
+                Refused::Full => SendError::Full,
+                Refused::Closed => SendError::Closed,
+            })
     }
 
     /// A pool send: never waits; a full queue applies the endpoint's overflow policy.

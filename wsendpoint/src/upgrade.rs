@@ -19,10 +19,9 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::FutureExt;
-use tokio::sync::mpsc;
 
 use crate::hub::Hub;
-use crate::{connection, Endpoint, Handshake, OriginPolicy, PathParams, Reject, Session};
+use crate::{connection, outbound, Endpoint, Handshake, OriginPolicy, PathParams, Reject, Session};
 
 /// Read buffer per connection. tungstenite's default (128 KiB, zero-filled on every read) costs
 /// ~140 KB per idle connection; 4 KiB holds a typical message and is grown when needed.
@@ -91,7 +90,7 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
     };
 
     let pool = hub.sessions::<E>();
-    let (outbound_tx, outbound_rx) = mpsc::channel(config.send_queue);
+    let (outbound_tx, outbound_rx) = outbound::channel(config.send_queue);
     let session = Session::new(
         hub.next_session_id(),
         key,
