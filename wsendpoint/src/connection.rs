@@ -9,7 +9,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::time::Duration;
 
 use axum::extract::ws::WebSocket;
@@ -18,6 +18,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use axum::body::Bytes;
 
@@ -54,6 +55,7 @@ pub(crate) fn run<E: Endpoint>(
     membership: Membership,
     outbound: outbound::Receiver,
     shutdown: CancellationToken,
+    live: TaskTrackerToken,
 ) -> impl Future<Output = ()> + Send {
     // Split and spawn before the async part begins: the socket moved into an `async fn` would
     // keep a slot the size of a whole WebSocket in every connection's task.
@@ -69,7 +71,7 @@ pub(crate) fn run<E: Endpoint>(
         session.clone(),
     )));
     drive(
-        handler, membership, session, stream, finish_tx, writer, shutdown,
+        handler, membership, stream, finish_tx, writer, shutdown, live,
     )
 }
 
@@ -77,12 +79,13 @@ pub(crate) fn run<E: Endpoint>(
 async fn drive<E: Endpoint>(
     mut handler: E,
     membership: Membership,
-    session: Session,
     stream: SplitStream<WebSocket>,
     finish_tx: oneshot::Sender<Finish>,
     mut writer: AbortOnDrop,
     shutdown: CancellationToken,
+    live: TaskTrackerToken,
 ) {
+    let session = membership.session().clone();
     let reader = Reader {
         handler: &mut handler,
         session: &session,
@@ -91,7 +94,12 @@ async fn drive<E: Endpoint>(
         received: None,
         deadline: None,
     };
-    let reason = abandon_after_shutdown(reader.run(stream, &shutdown), &shutdown).await;
+    // Futures are pinned in place and polled by reference: a future passed by value into another
+    // async fn is stored twice (the moved-from slot stays reserved), in every connection.
+    let reason = {
+        let reading = pin!(reader.run(stream, &shutdown));
+        abandon_after_shutdown(reading, &shutdown).await
+    };
     // Let the writer put the last frames (the close frame) on the wire, briefly.
     if tokio::time::timeout(WRITER_GRACE, &mut writer.0)
         .await
@@ -107,6 +115,8 @@ async fn drive<E: Endpoint>(
     if let Err(panic) = catch_panic(Box::pin(close)).await {
         tracing::error!(route = E::CONFIG.route, panic = %panic_message(&panic), "on_close panicked");
     }
+    // The hub's shutdown waits for this: every on_close has run.
+    drop(live);
 }
 
 /// Aborts a task when dropped: the writer never outlives its connection.
@@ -196,7 +206,7 @@ fn ping_period(interval: Option<Duration>, idle_timeout: Option<Duration>) -> Du
 
 /// Runs `reader`, or gives up on it [`SHUTDOWN_GRACE`] after the hub started shutting down.
 async fn abandon_after_shutdown(
-    reader: impl Future<Output = CloseReason>,
+    reader: Pin<&mut impl Future<Output = CloseReason>>,
     shutdown: &CancellationToken,
 ) -> CloseReason {
     let deadline = async {

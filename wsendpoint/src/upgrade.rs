@@ -121,11 +121,7 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
         .on_upgrade(move |socket| {
-            let connection = connection::run(socket, handler, membership, outbound_rx, shutdown);
-            async move {
-                connection.await;
-                drop(live);
-            }
+            connection::run(socket, handler, membership, outbound_rx, shutdown, live)
         }))
 }
 
