@@ -159,8 +159,9 @@ impl EndpointConfig {
         self
     }
 
-    /// How long a client may send nothing at all before it is closed with 1001; `None` never
-    /// (default: [`DEFAULT_IDLE_TIMEOUT`](Self::DEFAULT_IDLE_TIMEOUT)).
+    /// How long a client may send nothing at all before it is closed with 1001 (checked every
+    /// half timeout, so within one and a half of it); `None` never (default:
+    /// [`DEFAULT_IDLE_TIMEOUT`](Self::DEFAULT_IDLE_TIMEOUT)).
     pub const fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
         self

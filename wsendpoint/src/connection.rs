@@ -128,15 +128,18 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The deadlines of a live connection: when to ping, and when to check for idleness. Traffic
-/// only records the time it was seen; the idle check is re-armed from it when it comes due, so
-/// a busy connection never touches its timer.
+/// The deadlines of a live connection: when to ping, and when to check for idleness.
+///
+/// Traffic only sets a flag (no clock read per message); the idle check runs every half
+/// timeout and closes a peer silent for two checks in a row, so a silent peer is closed after
+/// its idle timeout and before one and a half of it.
 struct Clock {
     ping_every: Option<Duration>,
     idle_timeout: Option<Duration>,
     next_ping: Instant,
     idle_check: Instant,
-    last_seen: Instant,
+    seen: bool,
+    quiet_checks: u8,
 }
 
 impl Clock {
@@ -147,26 +150,33 @@ impl Clock {
             ping_every: (ping_every != DISABLED).then_some(ping_every),
             idle_timeout,
             next_ping: now + ping_every,
-            idle_check: now + idle_timeout.unwrap_or(DISABLED),
-            last_seen: now,
+            idle_check: now + idle_timeout.map_or(DISABLED, |idle| idle / 2),
+            seen: false,
+            quiet_checks: 0,
         }
     }
 
     /// A frame arrived: the peer is alive.
     fn saw_traffic(&mut self) {
-        self.last_seen = Instant::now();
+        self.seen = true;
     }
 
-    /// The timeout, if the peer has been silent for it at `now`; else re-arms the idle check.
+    /// The timeout, if the peer has stayed silent for it at `now`; else schedules the next
+    /// check.
     fn idle_since(&mut self, now: Instant) -> Option<Duration> {
         let idle = self.idle_timeout?;
         if now < self.idle_check {
             return None;
         }
-        if now >= self.last_seen + idle {
+        if std::mem::take(&mut self.seen) {
+            self.quiet_checks = 0;
+        } else {
+            self.quiet_checks += 1;
+        }
+        if self.quiet_checks >= 2 {
             return Some(idle);
         }
-        self.idle_check = self.last_seen + idle;
+        self.idle_check = now + idle / 2;
         None
     }
 
@@ -403,7 +413,10 @@ async fn write_loop(
 ) {
     let written: Result<(), axum::Error> = async {
         loop {
+            // The queue first: the finish signal is polled only when the queue is empty, not
+            // on every wake-up.
             tokio::select! {
+                biased;
                 message = outbound.recv() => {
                     let Some(message) = message else { return Ok(()) };
                     sink.feed(message).await?;
@@ -475,6 +488,19 @@ fn panic_message(panic: &Box<dyn Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_is_idle_after_two_quiet_half_timeouts() {
+        let s = Duration::from_secs;
+        let start = Instant::now();
+        let mut clock = Clock::new(None, Some(s(10)));
+        assert_eq!(clock.next(None), start + s(5));
+        assert_eq!(clock.idle_since(start + s(5)), None, "one quiet check");
+        clock.saw_traffic();
+        assert_eq!(clock.idle_since(start + s(10)), None, "traffic resets");
+        assert_eq!(clock.idle_since(start + s(15)), None);
+        assert_eq!(clock.idle_since(start + s(20)), Some(s(10)));
+    }
 
     #[test]
     fn pings_come_at_least_twice_per_idle_timeout() {

@@ -23,9 +23,11 @@ use futures_util::FutureExt;
 use crate::hub::Hub;
 use crate::{connection, outbound, Endpoint, Handshake, OriginPolicy, PathParams, Reject, Session};
 
-/// Read buffer per connection. tungstenite's default (128 KiB, zero-filled on every read) costs
-/// ~140 KB per idle connection; 4 KiB holds a typical message and is grown when needed.
-const READ_BUFFER_SIZE: usize = 4 * 1024;
+/// Read buffer per connection, and the most read per `read(2)`. tungstenite's default (128 KiB,
+/// zero-filled on every read) costs ~140 KB per idle connection. 2 KiB holds a batch of small
+/// messages (16 × 64 B frames in one read) and is grown for a larger frame; the price is more
+/// reads for large messages (a 64 KiB message takes 32).
+const READ_BUFFER_SIZE: usize = 2 * 1024;
 
 /// Adds `E`'s route to `router`.
 pub(crate) fn mount<E: Endpoint>(router: axum::Router, hub: &Hub) -> axum::Router {
@@ -121,7 +123,12 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
         .on_upgrade(move |socket| {
-            connection::run(socket, handler, membership, outbound_rx, shutdown, live)
+            // A task of its own, so axum's upgrade task (and all it holds) ends right here
+            // instead of carrying the connection for its lifetime.
+            let connection =
+                connection::run(socket, handler, membership, outbound_rx, shutdown, live);
+            tokio::spawn(connection);
+            std::future::ready(())
         }))
 }
 
