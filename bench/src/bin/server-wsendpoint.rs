@@ -1,0 +1,49 @@
+//! The framework's server: an ordinary `#[server_endpoint]`, public API only, default options.
+//!
+//! The load generator sends no `Origin` header, so the default same-origin check lets it in.
+//! Defaults that shape the scenarios: 64 KiB max message, a ping every 30 s and an idle timeout
+//! of 60 s (every scenario ends long before the first ping), a send queue of 256 messages that
+//! closes a slow consumer with 1008 (losses would show it).
+
+use wsendpoint::prelude::*;
+
+/// The benchmark protocol: `echo:<p>`, `bcast:<p>`, `to:<key>:<p>`.
+#[derive(Default)]
+struct Bench;
+
+#[server_endpoint("/ws/<key>")]
+impl Bench {
+    #[on_message]
+    async fn message(&mut self, session: &Session, text: &str) -> Option<String> {
+        if let Some(payload) = text.strip_prefix("echo:") {
+            return Some(payload.to_owned());
+        }
+        if let Some(payload) = text.strip_prefix("bcast:") {
+            session.pool().broadcast_text(payload).await;
+        } else if let Some((key, payload)) =
+            text.strip_prefix("to:").and_then(|r| r.split_once(':'))
+        {
+            session.pool().send_text(key, payload).await;
+        }
+        None
+    }
+
+    /// Reports what would explain a loss: anything but the resets that end every scenario.
+    #[on_error]
+    fn error(&mut self, session: &Session, error: wsendpoint::Error) {
+        if !matches!(error, wsendpoint::Error::Connection(_)) {
+            eprintln!(
+                "server-wsendpoint: session {} ({}): {error}",
+                session.id(),
+                session.key()
+            );
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port = wsendpoint_bench::server_port("server-wsendpoint");
+    let listener = wsendpoint_bench::bind_and_announce(port).await?;
+    Hub::new().serve(listener).await
+}
