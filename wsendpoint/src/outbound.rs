@@ -73,16 +73,22 @@ pub(crate) struct Sender {
 impl Sender {
     /// Queues `message` if there is room.
     pub(crate) fn try_send(&self, message: Message) -> Result<(), Refused> {
-        self.push(message).map_err(|(refused, _)| refused)
+        self.try_send_back(message).map_err(|(refused, _)| refused)
     }
 
     /// Queues `message`, waiting for room.
-    pub(crate) async fn send(&self, mut message: Message) -> Result<(), Refused> {
+    pub(crate) async fn send(&self, message: Message) -> Result<(), Refused> {
+        // Fast path first: registering as a waiter costs two locks of the Notify's list.
+        let mut message = match self.try_send_back(message) {
+            Ok(()) => return Ok(()),
+            Err((Refused::Closed, _)) => return Err(Refused::Closed),
+            Err((Refused::Full, back)) => back,
+        };
         loop {
             let writable = self.shared.writable.notified();
             tokio::pin!(writable);
             writable.as_mut().enable();
-            match self.push(message) {
+            match self.try_send_back(message) {
                 Ok(()) => return Ok(()),
                 Err((Refused::Closed, _)) => return Err(Refused::Closed),
                 Err((Refused::Full, back)) => message = back,
@@ -91,7 +97,8 @@ impl Sender {
         }
     }
 
-    fn push(&self, message: Message) -> Result<(), (Refused, Message)> {
+    /// Queues `message` if there is room, or gives it back.
+    pub(crate) fn try_send_back(&self, message: Message) -> Result<(), (Refused, Message)> {
         let mut state = self.shared.lock();
         if !state.receiver_alive {
             return Err((Refused::Closed, message));
@@ -127,6 +134,12 @@ impl Receiver {
     /// The next message, waiting for one; `None` once the sender is gone and the queue empty.
     pub(crate) async fn recv(&mut self) -> Option<Message> {
         let shared = &*self.shared;
+        // Fast path first, as in `send`.
+        match pop(shared) {
+            Ok(message) => return Some(message),
+            Err(false) => return None,
+            Err(true) => {}
+        }
         loop {
             let readable = shared.readable.notified();
             tokio::pin!(readable);

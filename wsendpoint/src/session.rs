@@ -266,6 +266,12 @@ impl Session {
         if !self.is_open() {
             return Err(SendError::Closed);
         }
+        // Fast path: room in the queue, no waiting (and no waiter registration).
+        let message = match self.inner.outbound.try_send_back(message) {
+            Ok(()) => return Ok(()),
+            Err((Refused::Closed, _)) => return Err(SendError::Closed),
+            Err((Refused::Full, back)) => back,
+        };
         tokio::select! {
             sent = self.inner.outbound.send(message) => sent.map_err(|_| SendError::Closed),
             () = self.wait_closed() => Err(SendError::Closed),
