@@ -79,6 +79,29 @@ impl Versioned {
     }
 }
 
+/// Reports the `x-` headers it was opened with, three ways.
+#[derive(Default)]
+struct Headers;
+
+#[server_endpoint("/headers", allowed_origins = "*")]
+impl Headers {
+    #[on_open]
+    fn open(&mut self, session: &Session) -> String {
+        let handshake = session.handshake();
+        let pairs: Vec<String> = handshake
+            .header_pairs()
+            .filter(|(name, _)| name.starts_with("x-"))
+            .map(|(name, value)| format!("{name}={}", String::from_utf8_lossy(value)))
+            .collect();
+        let tags = handshake.headers().get_all("x-tag").iter().count();
+        format!(
+            "{} | tags={tags} | first={:?}",
+            pairs.join(","),
+            handshake.header("X-TAG")
+        )
+    }
+}
+
 fn hub_with_tokens() -> Hub {
     Hub::new().with_state(Tokens::with(&[("t-ada", "ada"), ("t-bob", "bob")]))
 }
@@ -116,6 +139,32 @@ async fn a_valid_token_is_accepted_and_the_pool_key_is_the_user_behind_it() {
     assert_eq!(pool.send_text("ada", "mail for ada").await, 1);
     assert_eq!(recv_text(&mut by_query).await, "mail for ada");
     drop((by_query, by_header));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_keeps_every_handshake_header_with_repeats() {
+    let server = start().await;
+    let (mut client, _) = server
+        .connect_with(
+            "/headers",
+            &[("x-tag", "one"), ("X-Agent", "probe/1"), ("x-tag", "two")],
+        )
+        .await
+        .expect("accepted");
+    let opened = recv_text(&mut client).await;
+    let (pairs, rest) = opened.split_once(" | ").expect("three parts");
+    // Names may come in any order (the client's HeaderMap decides); a name's values keep theirs.
+    let mut names: Vec<&str> = pairs.split(',').collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["x-agent=probe/1", "x-tag=one", "x-tag=two"],
+        "{opened}"
+    );
+    assert!(pairs.contains("x-tag=one,x-tag=two"), "{opened}");
+    assert_eq!(rest, r#"tags=2 | first=Some("one")"#);
+    drop(client);
     server.stop().await;
 }
 

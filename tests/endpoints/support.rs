@@ -74,7 +74,7 @@ impl TestServer {
         use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
         let mut request = self.url(path).into_client_request().expect("request");
         for (name, value) in headers {
-            request.headers_mut().insert(
+            request.headers_mut().append(
                 HeaderName::from_bytes(name.as_bytes()).expect("header name"),
                 HeaderValue::from_str(value).expect("header value"),
             );

@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::headers::StoredHeaders;
 use crate::state::StateMap;
 use crate::{Endpoint, Error, PathParams, State};
 
@@ -38,7 +39,9 @@ use crate::{Endpoint, Error, PathParams, State};
 pub struct Handshake {
     params: PathParams,
     query: Vec<(String, String)>,
-    headers: HeaderMap,
+    headers: StoredHeaders,
+    /// Built from `headers` the first time a handler asks for a `HeaderMap`.
+    header_map: OnceLock<Box<HeaderMap>>,
     remote_addr: Option<SocketAddr>,
     protocol: Option<&'static str>,
     state: Arc<StateMap>,
@@ -48,7 +51,7 @@ impl Handshake {
     pub(crate) fn new(
         params: PathParams,
         query: Vec<(String, String)>,
-        headers: HeaderMap,
+        headers: &HeaderMap,
         remote_addr: Option<SocketAddr>,
         protocol: Option<&'static str>,
         state: Arc<StateMap>,
@@ -56,7 +59,8 @@ impl Handshake {
         Handshake {
             params,
             query,
-            headers,
+            headers: StoredHeaders::copy_of(headers),
+            header_map: OnceLock::new(),
             remote_addr,
             protocol,
             state,
@@ -86,14 +90,30 @@ impl Handshake {
         self.query.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
-    /// The value of the header `name`, if present and visible ASCII.
+    /// The first value of the header `name` (any case), if present and visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        let value = self.headers.get(name)?;
+        let visible = |b: &u8| *b == b'\t' || (32..127).contains(b);
+        if value.iter().all(visible) {
+            std::str::from_utf8(value).ok()
+        } else {
+            None
+        }
     }
 
-    /// Every header of the handshake request.
+    /// Every header of the handshake request as `(lowercase name, value)`: names in the order
+    /// they first appear, a repeated name's values together and in order.
+    pub fn header_pairs(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.headers.iter()
+    }
+
+    /// Every header of the handshake request, as a `HeaderMap`.
+    ///
+    /// Built on the first call: a session keeps its headers packed in one buffer, a fraction
+    /// of a `HeaderMap`'s size.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.header_map
+            .get_or_init(|| Box::new(self.headers.to_map()))
     }
 
     /// The `Origin` header: set by browsers, absent for most other clients.

@@ -40,6 +40,7 @@ mod endpoint;
 mod error;
 pub mod extract;
 mod handshake;
+mod headers;
 mod hub;
 mod json;
 mod outbound;

@@ -15,7 +15,7 @@ use std::panic::AssertUnwindSafe;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::FutureExt;
@@ -71,8 +71,10 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let headers = owned_headers(&parts.headers);
-    let handshake = Handshake::new(params, query, headers, remote_addr, protocol, state);
+    // Copied into a buffer of the session's own: hyper's parsed headers are slices of the
+    // connection's whole read buffer (8 KiB or more), which keeping them would pin to every
+    // idle connection.
+    let handshake = Handshake::new(params, query, &parts.headers, remote_addr, protocol, state);
 
     let accepted = catch_panic(E::create(&handshake)).await.map_err(|()| {
         tracing::error!(
@@ -130,20 +132,6 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
             tokio::spawn(connection);
             std::future::ready(())
         }))
-}
-
-/// A copy of `headers` that owns its bytes. hyper's parsed headers are slices of the
-/// connection's whole read buffer (8 KiB or more): kept for the session's lifetime, they would
-/// pin that buffer to every idle connection.
-fn owned_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut owned = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let name =
-            HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
-        let value = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        owned.append(name, value);
-    }
-    owned
 }
 
 /// Runs an axum extractor on the request parts; its rejection is the response.
@@ -229,7 +217,7 @@ mod tests {
             .map(|(n, v)| {
                 (
                     header::HeaderName::from_static(n),
-                    HeaderValue::from_static(v),
+                    header::HeaderValue::from_static(v),
                 )
             })
             .collect()
