@@ -3,11 +3,14 @@
 //!
 //! tokio's `mpsc` allocates a block of 32 slots per channel up front (~2 KB with its header):
 //! for every idle connection. This queue is a `VecDeque` behind a mutex that grows with a burst
-//! and gives large buffers back once drained.
+//! and gives large buffers back once drained. The connection ends it with its last frame (the
+//! close frame), so the writer needs no second channel to learn that it is done.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use crate::Message;
@@ -21,10 +24,10 @@ pub(crate) fn channel(capacity: usize) -> (Sender, Receiver) {
         state: Mutex::new(State {
             queue: VecDeque::new(),
             capacity: capacity.max(1),
-            sender_alive: true,
+            ended: false,
             receiver_alive: true,
         }),
-        readable: Notify::new(),
+        readable: AtomicWaker::new(),
         writable: Notify::new(),
     });
     (
@@ -37,8 +40,8 @@ pub(crate) fn channel(capacity: usize) -> (Sender, Receiver) {
 
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the receiver: a message was queued, or the sender is gone.
-    readable: Notify,
+    /// Wakes the receiver: a message was queued, or the queue ended.
+    readable: AtomicWaker,
     /// Wakes a sender waiting for room: a message left a full queue, or the receiver is gone.
     writable: Notify,
 }
@@ -46,7 +49,8 @@ struct Shared {
 struct State {
     queue: VecDeque<Message>,
     capacity: usize,
-    sender_alive: bool,
+    /// No message is accepted any more: the connection is ending, or the sender is gone.
+    ended: bool,
     receiver_alive: bool,
 }
 
@@ -61,7 +65,7 @@ impl Shared {
 pub(crate) enum Refused {
     /// The queue holds `capacity` messages.
     Full,
-    /// The receiver (the writer) is gone.
+    /// The queue ended, or the receiver (the writer) is gone.
     Closed,
 }
 
@@ -100,7 +104,7 @@ impl Sender {
     /// Queues `message` if there is room, or gives it back.
     pub(crate) fn try_send_back(&self, message: Message) -> Result<(), (Refused, Message)> {
         let mut state = self.shared.lock();
-        if !state.receiver_alive {
+        if state.ended || !state.receiver_alive {
             return Err((Refused::Closed, message));
         }
         if state.queue.len() >= state.capacity {
@@ -108,15 +112,38 @@ impl Sender {
         }
         state.queue.push_back(message);
         drop(state);
-        self.shared.readable.notify_one();
+        self.shared.readable.wake();
         Ok(())
+    }
+
+    /// Ends the queue: `last` (the close frame) goes after the messages already queued, or
+    /// instead of them unless `drain`; nothing is accepted afterwards. Only the first call
+    /// counts.
+    pub(crate) fn end(&self, last: Option<Message>, drain: bool) {
+        let dropped = {
+            let mut state = self.shared.lock();
+            if state.ended {
+                return;
+            }
+            state.ended = true;
+            let dropped = if drain {
+                VecDeque::new()
+            } else {
+                std::mem::take(&mut state.queue)
+            };
+            state.queue.extend(last);
+            dropped
+        };
+        drop(dropped);
+        self.shared.readable.wake();
+        // Senders waiting for room learn that there will be none.
+        self.shared.writable.notify_waiters();
     }
 }
 
 impl Drop for Sender {
     fn drop(&mut self) {
-        self.shared.lock().sender_alive = false;
-        self.shared.readable.notify_one();
+        self.end(None, true);
     }
 }
 
@@ -127,29 +154,33 @@ pub(crate) struct Receiver {
 
 impl Receiver {
     /// The next message if one is queued.
+    #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Option<Message> {
         pop(&self.shared).ok()
     }
 
-    /// The next message, waiting for one; `None` once the sender is gone and the queue empty.
-    pub(crate) async fn recv(&mut self) -> Option<Message> {
+    /// The next message; `None` once the queue ended and is empty.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         let shared = &*self.shared;
-        // Fast path first, as in `send`.
+        // Fast path first: registering the waker costs atomic operations on every message.
         match pop(shared) {
-            Ok(message) => return Some(message),
-            Err(false) => return None,
+            Ok(message) => return Poll::Ready(Some(message)),
+            Err(false) => return Poll::Ready(None),
             Err(true) => {}
         }
-        loop {
-            let readable = shared.readable.notified();
-            tokio::pin!(readable);
-            readable.as_mut().enable();
-            match pop(shared) {
-                Ok(message) => return Some(message),
-                Err(false) => return None,
-                Err(true) => readable.await,
-            }
+        shared.readable.register(cx.waker());
+        // Again, for a message queued before the waker was in place.
+        match pop(shared) {
+            Ok(message) => Poll::Ready(Some(message)),
+            Err(false) => Poll::Ready(None),
+            Err(true) => Poll::Pending,
         }
+    }
+
+    /// The next message, waiting for one; `None` once the queue ended and is empty.
+    #[cfg(test)]
+    pub(crate) async fn recv(&mut self) -> Option<Message> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 }
 
@@ -158,7 +189,7 @@ fn pop(shared: &Shared) -> Result<Message, bool> {
     let mut state = shared.lock();
     let was_full = state.queue.len() >= state.capacity;
     let Some(message) = state.queue.pop_front() else {
-        return Err(state.sender_alive);
+        return Err(!state.ended);
     };
     if state.queue.is_empty() && state.queue.capacity() > KEEP_CAPACITY {
         state.queue.shrink_to(KEEP_CAPACITY);
@@ -228,6 +259,40 @@ mod tests {
         tx.try_send(text("x")).unwrap();
         let waiting = tokio::spawn(async move { tx.send(text("y")).await });
         drop(rx);
+        assert_eq!(waiting.await.unwrap(), Err(Refused::Closed));
+    }
+
+    #[tokio::test]
+    async fn ending_sends_the_last_frame_after_or_instead_of_the_queue() {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(text("queued")).unwrap();
+        tx.end(Some(text("close")), true);
+        tx.end(Some(text("ignored")), false);
+        assert_eq!(tx.try_send(text("late")), Err(Refused::Closed));
+        assert_eq!(rx.recv().await, Some(text("queued")));
+        assert_eq!(rx.recv().await, Some(text("close")), "past the capacity");
+        assert_eq!(rx.recv().await, None);
+
+        let (tx, mut rx) = channel(4);
+        tx.try_send(text("dropped")).unwrap();
+        tx.try_send(text("dropped too")).unwrap();
+        tx.end(Some(text("close")), false);
+        assert_eq!(rx.recv().await, Some(text("close")));
+        assert_eq!(rx.recv().await, None);
+    }
+
+    #[tokio::test]
+    async fn ending_wakes_a_sender_waiting_for_room() {
+        let (tx, _rx) = channel(1);
+        let tx = Arc::new(tx);
+        tx.try_send(text("x")).unwrap();
+        let waiting = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.send(text("y")).await }
+        });
+        // One turn of this single-threaded runtime: the sender finds the queue full and waits.
+        tokio::task::yield_now().await;
+        tx.end(None, false);
         assert_eq!(waiting.await.unwrap(), Err(Refused::Closed));
     }
 

@@ -343,6 +343,11 @@ impl Session {
         }
     }
 
+    /// Ends the outbound queue: see [`outbound::Sender::end`].
+    pub(crate) fn end_outbound(&self, last: Option<Message>, drain: bool) {
+        self.inner.outbound.end(last, drain);
+    }
+
     /// Waits until a close is requested, and takes its reason and style.
     pub(crate) async fn close_requested(&self) -> (CloseReason, CloseStyle) {
         loop {
