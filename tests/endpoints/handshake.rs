@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wsendpoint::prelude::*;
 
-use crate::support::{recv_text, unique, TestServer};
+use crate::support::{http_exchange, recv_text, unique, TestServer};
 
 /// The application's token verifier, shared through the hub's state.
 #[derive(Clone, Default)]
@@ -165,6 +165,54 @@ async fn a_session_keeps_every_handshake_header_with_repeats() {
     assert!(pairs.contains("x-tag=one,x-tag=two"), "{opened}");
     assert_eq!(rest, r#"tags=2 | first=Some("one")"#);
     drop(client);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_that_is_no_websocket_handshake_gets_4xx_and_opens_nothing() {
+    let server = start().await;
+    let get = |headers: &'static str| http_exchange(server.addr, "GET", "/versioned", headers);
+    let plain = get("").await;
+    assert_eq!(plain.status, 400, "{}", plain.body);
+    assert!(plain.body.contains("`Connection`"), "{}", plain.body);
+
+    let upgrade = "Connection: keep-alive, Upgrade\r\nUpgrade: WebSocket\r\n";
+    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let other_upgrade = get("Connection: upgrade\r\nUpgrade: h2c\r\n").await;
+    assert_eq!(other_upgrade.status, 400, "{}", other_upgrade.body);
+
+    let old_version = http_exchange(
+        server.addr,
+        "GET",
+        "/versioned",
+        &format!("{upgrade}Sec-WebSocket-Version: 8\r\n{key}"),
+    )
+    .await;
+    assert_eq!(old_version.status, 426, "{}", old_version.body);
+    assert!(
+        old_version
+            .head
+            .to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "RFC 6455 4.4: the versions we speak: {}",
+        old_version.head
+    );
+
+    let keyless = http_exchange(
+        server.addr,
+        "GET",
+        "/versioned",
+        &format!("{upgrade}Sec-WebSocket-Version: 13\r\n"),
+    )
+    .await;
+    assert_eq!(keyless.status, 400, "{}", keyless.body);
+    assert!(
+        keyless.body.contains("Sec-WebSocket-Key"),
+        "{}",
+        keyless.body
+    );
+
+    assert!(server.hub.sessions::<Versioned>().is_empty());
     server.stop().await;
 }
 

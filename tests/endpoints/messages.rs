@@ -96,6 +96,43 @@ async fn next_binary(client: &mut Client) -> Vec<u8> {
 }
 
 #[tokio::test]
+async fn messages_of_every_size_sent_back_to_back_arrive_whole_and_in_order() {
+    let server = TestServer::start().await;
+    let mut client = server
+        .connect(&format!("/typed-messages/{}", unique("sizes")))
+        .await;
+    // Around tungstenite's 1 KiB read buffer and the 16 KiB read-ahead, several frames per
+    // read and frames split across reads; the default limit is 64 KiB.
+    let sizes = [
+        0,
+        1,
+        1023,
+        1024,
+        1025,
+        4096,
+        16 * 1024 - 1,
+        16 * 1024 + 7,
+        60 * 1024,
+    ];
+    let payload = |size: usize, seed: usize| -> Vec<u8> {
+        (0..size).map(|i| (i * 31 + seed) as u8).collect()
+    };
+    for (seed, &size) in sizes.iter().enumerate() {
+        within("a feed", client.feed(Wire::binary(payload(size, seed))))
+            .await
+            .expect("feed");
+    }
+    within("a flush", client.flush()).await.expect("flush");
+    for (seed, &size) in sizes.iter().enumerate() {
+        let mut expected = payload(size, seed);
+        expected.reverse();
+        assert!(next_binary(&mut client).await == expected, "{size} bytes");
+    }
+    drop(client);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn json_in_json_out() {
     let server = TestServer::start().await;
     let mut client = server

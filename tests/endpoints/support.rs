@@ -371,11 +371,31 @@ impl RawClient {
 
 /// A `POST` with an empty body over plain HTTP/1.1: the status and the body.
 pub async fn http_post(addr: SocketAddr, path: &str) -> (u16, String) {
+    let response = http_exchange(addr, "POST", path, "Content-Length: 0\r\n").await;
+    (response.status, response.body)
+}
+
+/// An HTTP/1.1 response read to its end.
+pub struct RawResponse {
+    pub status: u16,
+    /// The status line and headers.
+    pub head: String,
+    pub body: String,
+}
+
+/// One request over plain HTTP/1.1 (`extra_headers`: lines ending in `\r\n`), answered and
+/// closed by the server.
+pub async fn http_exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    extra_headers: &str,
+) -> RawResponse {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra_headers}Connection: close\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut response = String::new();
@@ -388,9 +408,10 @@ pub async fn http_post(addr: SocketAddr, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    RawResponse {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
 }

@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use axum::extract::ws::{CloseFrame, Utf8Bytes};
+use tungstenite::protocol::frame::coding::CloseCode as WireCode;
+
+use crate::{CloseFrame, Utf8Bytes};
 
 /// A WebSocket close status code, by its RFC 6455 name.
 ///
@@ -162,7 +164,7 @@ impl CloseReason {
             return None;
         }
         Some(CloseFrame {
-            code: self.code.into(),
+            code: WireCode::from(u16::from(self.code)),
             reason: Utf8Bytes::from(truncate_utf8(&self.reason, 123)),
         })
     }
@@ -171,7 +173,7 @@ impl CloseReason {
     pub(crate) fn from_frame(frame: Option<CloseFrame>) -> Self {
         match frame {
             Some(frame) => CloseReason::new(
-                CloseCode::from(frame.code),
+                CloseCode::from(u16::from(frame.code)),
                 frame.reason.as_str().to_owned(),
             ),
             None => CloseReason::new(CloseCode::NoStatusCode, ""),

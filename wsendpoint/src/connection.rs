@@ -13,7 +13,6 @@ use std::pin::{pin, Pin};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use axum::extract::ws::WebSocket;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::{sleep_until, Instant};
@@ -21,10 +20,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use axum::body::Bytes;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
 
 use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, OpenEvent};
 use crate::outbound;
 use crate::pool::Membership;
+use crate::read_ahead::ReadAhead;
 use crate::session::CloseStyle;
 use crate::{CloseCode, CloseReason, DecodeErrors, Endpoint, Error, Message, Outcome, Session};
 
@@ -39,6 +42,9 @@ const SHUTDOWN_GRACE: Duration = CLOSE_HANDSHAKE_TIMEOUT.saturating_add(Duration
 const DISABLED: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// Most frames fed before one flush, so one busy session cannot delay its flush for long.
 const MAX_BATCH: usize = 64;
+
+/// An upgraded connection.
+pub(crate) type WebSocket = WebSocketStream<ReadAhead<TokioIo<Upgraded>>>;
 
 /// Runs one upgraded connection to its end: open, read until closed, leave the pool, close.
 pub(crate) fn run<E: Endpoint>(
@@ -396,7 +402,7 @@ struct Writer {
 
 impl Writer {
     /// Ready once the queue ended and all of it is flushed, or at the first write error.
-    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), tungstenite::Error>> {
         loop {
             if self.unflushed < MAX_BATCH {
                 ready!(self.sink.poll_ready_unpin(cx))?;
@@ -436,23 +442,20 @@ impl Future for Writer {
 }
 
 /// Maps a read error to the error `on_error` sees and the close code the peer gets.
-fn read_error(error: axum::Error) -> Error {
+fn read_error(error: tungstenite::Error) -> Error {
     use tungstenite::error::ProtocolError;
     let protocol = |code, message: String| Error::Protocol {
         code,
         message: message.into(),
     };
-    match error.into_inner().downcast::<tungstenite::Error>() {
-        Ok(error) => match *error {
-            tungstenite::Error::Capacity(e) => protocol(CloseCode::TooBig, e.to_string()),
-            tungstenite::Error::Utf8(e) => protocol(CloseCode::NotConsistent, e),
-            tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-                Error::Connection("connection reset without a close frame".into())
-            }
-            tungstenite::Error::Protocol(e) => protocol(CloseCode::ProtocolError, e.to_string()),
-            other => Error::Connection(other.to_string().into()),
-        },
-        Err(other) => Error::Connection(other.to_string().into()),
+    match error {
+        tungstenite::Error::Capacity(e) => protocol(CloseCode::TooBig, e.to_string()),
+        tungstenite::Error::Utf8(e) => protocol(CloseCode::NotConsistent, e),
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            Error::Connection("connection reset without a close frame".into())
+        }
+        tungstenite::Error::Protocol(e) => protocol(CloseCode::ProtocolError, e.to_string()),
+        other => Error::Connection(other.to_string().into()),
     }
 }
 

@@ -46,6 +46,7 @@ mod json;
 mod outbound;
 mod params;
 mod pool;
+mod read_ahead;
 mod registry;
 mod reply;
 mod session;
@@ -53,7 +54,6 @@ mod state;
 mod upgrade;
 
 pub use axum::body::Bytes;
-pub use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 pub use axum::http::{HeaderMap, StatusCode};
 pub use close::{CloseCode, CloseReason};
 pub use config::{DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow};
@@ -67,6 +67,8 @@ pub use pool::SessionPool;
 pub use reply::IntoReply;
 pub use session::{Session, SessionId};
 pub use state::{State, StateMap};
+pub use tungstenite::protocol::CloseFrame;
+pub use tungstenite::{Message, Utf8Bytes};
 
 /// `#[server_endpoint("/route/<param>")]` on an inherent `impl` block: see the crate docs.
 pub use wsendpoint_macros::server_endpoint;

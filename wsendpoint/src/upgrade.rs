@@ -1,8 +1,9 @@
 //! The HTTP side of an endpoint: its route, the checks before the upgrade, and the hand-off to
 //! the connection driver.
 //!
-//! A handshake is answered, in order: 503 while the hub shuts down; axum's 4xx for a request
-//! that is no WebSocket upgrade; 403 for an origin the endpoint does not allow; 400 for a path
+//! A handshake is answered, in order: 503 while the hub shuts down; 400 for a request that is
+//! no WebSocket upgrade (426 for a WebSocket version other than 13, or a connection that cannot
+//! be upgraded); 403 for an origin the endpoint does not allow; 400 for a path
 //! or query parameter that does not parse, or for subprotocols of which the endpoint speaks
 //! none; 500 when the hub lacks a `State<T>` the endpoint takes; whatever `#[on_handshake]`
 //! refuses with; 409 for a second session under a key the endpoint reserves for one. Only then
@@ -12,22 +13,28 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 
-use axum::extract::ws::WebSocketUpgrade;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::FutureExt;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::hub::Hub;
+use crate::read_ahead::ReadAhead;
 use crate::{connection, outbound, Endpoint, Handshake, OriginPolicy, PathParams, Reject, Session};
 
-/// Read buffer per connection, and the most read per `read(2)`. tungstenite's default (128 KiB,
-/// zero-filled on every read) costs ~140 KB per idle connection. 2 KiB holds a batch of small
-/// messages (16 × 64 B frames in one read) and is grown for a larger frame; the price is more
-/// reads for large messages (a 64 KiB message takes 32).
-const READ_BUFFER_SIZE: usize = 2 * 1024;
+/// tungstenite's read buffer per connection. Its default (128 KiB, zero-filled on every read)
+/// costs ~140 KB per idle connection; reads go through [`ReadAhead`], which takes up to 16 KiB
+/// from the socket at once whatever this size, so 1 KiB only means more (cheap) copies out of
+/// the read-ahead for a frame larger than that. A larger frame grows the buffer.
+const READ_BUFFER_SIZE: usize = 1024;
 
 /// Adds `E`'s route to `router`.
 pub(crate) fn mount<E: Endpoint>(router: axum::Router, hub: &Hub) -> axum::Router {
@@ -51,7 +58,7 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
         return Err((StatusCode::SERVICE_UNAVAILABLE, "server shutting down").into_response());
     }
     let (mut parts, _body) = request.into_parts();
-    let upgrade = extract::<WebSocketUpgrade>(&mut parts).await?;
+    let upgrade = WebSocketRequest::from_parts(&mut parts).map_err(IntoResponse::into_response)?;
     check_origin(config.origins, &parts.headers).map_err(IntoResponse::into_response)?;
     let params = if config.params.is_empty() {
         PathParams::default()
@@ -115,23 +122,135 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
     // Counted from the handshake on, so a shutdown waits for connections still upgrading.
     let live = hub.track_connection();
     let shutdown = hub.shutdown_token();
-    let handler = accept.handler;
-    let upgrade = match protocol {
-        Some(protocol) => upgrade.protocols([protocol]),
-        None => upgrade,
-    };
-    Ok(upgrade
+    let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
-        .max_message_size(config.max_message_size)
-        .max_frame_size(config.max_message_size)
-        .on_upgrade(move |socket| {
-            // A task of its own, so axum's upgrade task (and all it holds) ends right here
-            // instead of carrying the connection for its lifetime.
-            let connection =
-                connection::run(socket, handler, membership, outbound_rx, shutdown, live);
-            tokio::spawn(connection);
-            std::future::ready(())
-        }))
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size));
+    let WebSocketRequest { key, on_upgrade } = upgrade;
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            // The client went away before the upgrade: dropping the membership takes the
+            // session out of the pool again.
+            Err(error) => return tracing::debug!(%error, "upgrade failed"),
+        };
+        let io = ReadAhead::new(TokioIo::new(upgraded));
+        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        // A task of its own, so this one (and all it holds) ends right here instead of
+        // carrying the connection for its lifetime.
+        tokio::spawn(connection::run(
+            socket,
+            accept.handler,
+            membership,
+            outbound_rx,
+            shutdown,
+            live,
+        ));
+    });
+    Ok(switching_protocols(&key, protocol))
+}
+
+/// The 101 answer that completes the handshake.
+fn switching_protocols(key: &HeaderValue, protocol: Option<&'static str>) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    let accept = derive_accept_key(key.as_bytes());
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if let Some(protocol) = protocol {
+        headers.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(protocol),
+        );
+    }
+    response
+}
+
+/// What an HTTP/1.1 WebSocket upgrade request carries (RFC 6455, section 4.2.1).
+struct WebSocketRequest {
+    key: HeaderValue,
+    on_upgrade: OnUpgrade,
+}
+
+impl WebSocketRequest {
+    /// The upgrade asked for, or why this request cannot be served as one.
+    fn from_parts(parts: &mut Parts) -> Result<Self, NotAnUpgrade> {
+        let headers = &parts.headers;
+        if parts.version != axum::http::Version::HTTP_11 {
+            return Err(NotAnUpgrade::BadRequest(
+                "a WebSocket handshake needs HTTP/1.1",
+            ));
+        }
+        if !has_token(headers, header::CONNECTION, "upgrade") {
+            return Err(NotAnUpgrade::BadRequest(
+                "not a WebSocket handshake: `Connection` does not include `upgrade`",
+            ));
+        }
+        if !has_token(headers, header::UPGRADE, "websocket") {
+            return Err(NotAnUpgrade::BadRequest(
+                "not a WebSocket handshake: `Upgrade` is not `websocket`",
+            ));
+        }
+        if headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_none_or(|version| version.as_bytes() != b"13")
+        {
+            return Err(NotAnUpgrade::Version);
+        }
+        let key = headers
+            .get(header::SEC_WEBSOCKET_KEY)
+            .filter(|key| !key.is_empty())
+            .cloned()
+            .ok_or(NotAnUpgrade::BadRequest("`Sec-WebSocket-Key` is missing"))?;
+        let on_upgrade = parts
+            .extensions
+            .remove::<OnUpgrade>()
+            .ok_or(NotAnUpgrade::NotUpgradable)?;
+        Ok(WebSocketRequest { key, on_upgrade })
+    }
+}
+
+/// Why a request to an endpoint's route is no handshake we can complete.
+enum NotAnUpgrade {
+    /// 400: not a WebSocket handshake, or a malformed one.
+    BadRequest(&'static str),
+    /// 426 naming the version we speak (RFC 6455, section 4.4).
+    Version,
+    /// 426: the server connection cannot be upgraded (hyper has no upgrade for it).
+    NotUpgradable,
+}
+
+impl IntoResponse for NotAnUpgrade {
+    fn into_response(self) -> Response {
+        match self {
+            NotAnUpgrade::BadRequest(body) => (StatusCode::BAD_REQUEST, body).into_response(),
+            NotAnUpgrade::Version => (
+                StatusCode::UPGRADE_REQUIRED,
+                [(header::SEC_WEBSOCKET_VERSION, "13")],
+                "this server speaks WebSocket version 13",
+            )
+                .into_response(),
+            NotAnUpgrade::NotUpgradable => (
+                StatusCode::UPGRADE_REQUIRED,
+                "this connection cannot be upgraded",
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// Whether the comma-separated header `name` lists `token` (any case).
+fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// Runs an axum extractor on the request parts; its rejection is the response.
@@ -217,7 +336,7 @@ mod tests {
             .map(|(n, v)| {
                 (
                     header::HeaderName::from_static(n),
-                    header::HeaderValue::from_static(v),
+                    HeaderValue::from_static(v),
                 )
             })
             .collect()
