@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// The client's `Sec-WebSocket-Key` (RFC 6455's sample nonce; the server does not care).
+/// The client's `Sec-WebSocket-Key`: RFC 6455's sample nonce, the same for every connection.
 pub const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 /// The `Sec-WebSocket-Accept` a server must answer [`WS_KEY`] with.
 pub const WS_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";

@@ -176,17 +176,19 @@ async fn a_request_that_is_no_websocket_handshake_gets_4xx_and_opens_nothing() {
     assert_eq!(plain.status, 400, "{}", plain.body);
     assert!(plain.body.contains("`Connection`"), "{}", plain.body);
 
-    let upgrade = "Connection: keep-alive, Upgrade\r\nUpgrade: WebSocket\r\n";
-    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    // The headers of a WebSocket upgrade (any case, `Connection` listing more than one token).
+    macro_rules! upgrade {
+        ($($more:literal),*) => {
+            concat!("Connection: keep-alive, Upgrade\r\nUpgrade: WebSocket\r\n", $($more),*)
+        };
+    }
     let other_upgrade = get("Connection: upgrade\r\nUpgrade: h2c\r\n").await;
     assert_eq!(other_upgrade.status, 400, "{}", other_upgrade.body);
 
-    let old_version = http_exchange(
-        server.addr,
-        "GET",
-        "/versioned",
-        &format!("{upgrade}Sec-WebSocket-Version: 8\r\n{key}"),
-    )
+    let old_version = get(upgrade!(
+        "Sec-WebSocket-Version: 8\r\n",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    ))
     .await;
     assert_eq!(old_version.status, 426, "{}", old_version.body);
     assert!(
@@ -198,19 +200,20 @@ async fn a_request_that_is_no_websocket_handshake_gets_4xx_and_opens_nothing() {
         old_version.head
     );
 
-    let keyless = http_exchange(
-        server.addr,
-        "GET",
-        "/versioned",
-        &format!("{upgrade}Sec-WebSocket-Version: 13\r\n"),
-    )
-    .await;
+    let keyless = get(upgrade!("Sec-WebSocket-Version: 13\r\n")).await;
     assert_eq!(keyless.status, 400, "{}", keyless.body);
     assert!(
         keyless.body.contains("Sec-WebSocket-Key"),
         "{}",
         keyless.body
     );
+
+    let bad_key = get(upgrade!(
+        "Sec-WebSocket-Version: 13\r\n",
+        "Sec-WebSocket-Key: not-a-nonce\r\n"
+    ))
+    .await;
+    assert_eq!(bad_key.status, 400, "{}", bad_key.body);
 
     assert!(server.hub.sessions::<Versioned>().is_empty());
     server.stop().await;

@@ -132,7 +132,10 @@ async fn handshake<E: Endpoint>(hub: &Hub, request: Request) -> Result<Response,
             Ok(upgraded) => upgraded,
             // The client went away before the upgrade: dropping the membership takes the
             // session out of the pool again.
-            Err(error) => return tracing::debug!(%error, "upgrade failed"),
+            Err(error) => {
+                tracing::debug!(%error, "upgrade failed");
+                return;
+            }
         };
         let io = ReadAhead::new(TokioIo::new(upgraded));
         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
@@ -203,9 +206,13 @@ impl WebSocketRequest {
         }
         let key = headers
             .get(header::SEC_WEBSOCKET_KEY)
-            .filter(|key| !key.is_empty())
             .cloned()
             .ok_or(NotAnUpgrade::BadRequest("`Sec-WebSocket-Key` is missing"))?;
+        if !is_websocket_key(key.as_bytes()) {
+            return Err(NotAnUpgrade::BadRequest(
+                "`Sec-WebSocket-Key` is not 16 bytes in base64",
+            ));
+        }
         let on_upgrade = parts
             .extensions
             .remove::<OnUpgrade>()
@@ -241,6 +248,13 @@ impl IntoResponse for NotAnUpgrade {
                 .into_response(),
         }
     }
+}
+
+/// Whether `key` is 16 bytes in base64 (RFC 6455, section 4.1): 22 characters of the base64
+/// alphabet, then `==`.
+fn is_websocket_key(key: &[u8]) -> bool {
+    let is_base64 = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
+    key.len() == 24 && key[..22].iter().all(is_base64) && key.ends_with(b"==")
 }
 
 /// Whether the comma-separated header `name` lists `token` (any case).
