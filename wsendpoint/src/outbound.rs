@@ -1,9 +1,10 @@
-//! A session's outbound queue: bounded, single consumer (the writer), and an empty queue holds
-//! no buffer.
+//! A session's outbound queue: bounded, single consumer (the writer), and no buffer until a
+//! first message.
 //!
 //! tokio's `mpsc` allocates a block of 32 slots per channel up front (~2 KB with its header):
 //! for every idle connection. This queue is a `VecDeque` behind a mutex that grows with a burst
-//! and gives large buffers back once drained. The connection ends it with its last frame (the
+//! and, once drained, keeps at most [`KEEP_CAPACITY`] slots (enough for a steady trickle or a
+//! batch of replies without reallocating). The connection ends it with its last frame (the
 //! close frame), so the writer needs no second channel to learn that it is done.
 
 use std::collections::VecDeque;
@@ -15,8 +16,8 @@ use tokio::sync::Notify;
 
 use crate::Message;
 
-/// A drained queue keeps at most this many slots of capacity.
-const KEEP_CAPACITY: usize = 32;
+/// A drained queue keeps at most this many slots of capacity (~56 bytes each).
+const KEEP_CAPACITY: usize = 16;
 
 /// Creates a queue of `capacity` messages (at least 1).
 pub(crate) fn channel(capacity: usize) -> (Sender, Receiver) {
@@ -196,7 +197,10 @@ fn pop(shared: &Shared) -> Result<Message, bool> {
     }
     drop(state);
     if was_full {
-        shared.writable.notify_one();
+        // Every waiting sender, not one: a woken sender that is cancelled before it pushes, or
+        // one of several that fills the queue again, must not leave the others asleep beside
+        // a queue with room. Each re-checks, and waits again if the queue is full.
+        shared.writable.notify_waiters();
     }
     Ok(message)
 }
@@ -294,6 +298,36 @@ mod tests {
         tokio::task::yield_now().await;
         tx.end(None, false);
         assert_eq!(waiting.await.unwrap(), Err(Refused::Closed));
+    }
+
+    #[tokio::test]
+    async fn every_sender_waiting_for_room_gets_in_as_room_appears() {
+        let (tx, mut rx) = channel(2);
+        let tx = Arc::new(tx);
+        tx.try_send(text("m1")).unwrap();
+        tx.try_send(text("m2")).unwrap();
+        let waiting: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let tx = tx.clone();
+                tokio::spawn(async move { tx.send(text(name)).await })
+            })
+            .collect();
+        // One turn of this single-threaded runtime: both senders find the queue full and wait.
+        tokio::task::yield_now().await;
+        // Room for one appears, then the queue is drained without ever being full again: the
+        // second sender must not be left waiting.
+        let mut received = Vec::new();
+        for _turn in 0..100 {
+            match rx.try_recv() {
+                Some(message) => received.push(message),
+                None => tokio::task::yield_now().await,
+            }
+        }
+        assert_eq!(received.len(), 4, "a sender was left waiting: {received:?}");
+        for sender in waiting {
+            sender.await.unwrap().unwrap();
+        }
     }
 
     #[test]
