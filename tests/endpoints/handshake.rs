@@ -199,6 +199,14 @@ async fn a_request_that_is_no_websocket_handshake_gets_4xx_and_opens_nothing() {
         "RFC 6455 4.4: the versions we speak: {}",
         old_version.head
     );
+    assert!(
+        old_version
+            .head
+            .to_ascii_lowercase()
+            .contains("upgrade: websocket"),
+        "{}",
+        old_version.head
+    );
 
     let keyless = get(upgrade!("Sec-WebSocket-Version: 13\r\n")).await;
     assert_eq!(keyless.status, 400, "{}", keyless.body);
@@ -207,6 +215,21 @@ async fn a_request_that_is_no_websocket_handshake_gets_4xx_and_opens_nothing() {
         "{}",
         keyless.body
     );
+
+    let versionless = get(upgrade!("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")).await;
+    assert_eq!(versionless.status, 400, "{}", versionless.body);
+
+    let head = http_exchange(
+        server.addr,
+        "HEAD",
+        "/versioned",
+        upgrade!(
+            "Sec-WebSocket-Version: 13\r\n",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        ),
+    )
+    .await;
+    assert_eq!(head.status, 405, "{}", head.head);
 
     let bad_key = get(upgrade!(
         "Sec-WebSocket-Version: 13\r\n",

@@ -5,7 +5,8 @@
 //! took two `read(2)` calls (46 % more reads than with 4 KiB on the echo benchmark). A larger
 //! buffer costs its size in every idle connection. This adapter reads up to [`CHUNK`] bytes into
 //! a buffer shared by the thread and keeps what tungstenite did not take in a spill buffer of
-//! the connection's own, allocated only while it holds bytes. An idle connection holds none.
+//! the connection's own, allocated only while it holds bytes. An idle connection holds none; one
+//! whose handler is busy may hold up to one chunk until it reads on.
 
 use std::cell::RefCell;
 use std::io;
@@ -69,7 +70,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
         if buf.remaining() >= CHUNK {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         }
-        SCRATCH.with(|scratch| {
+        let read_ahead = SCRATCH.try_with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let mut chunk = ReadBuf::new(&mut scratch[..]);
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut chunk))?;
@@ -81,7 +82,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {
                 this.spill_start = 0;
             }
             Poll::Ready(Ok(()))
-        })
+        });
+        // Without the thread's buffer (its thread is exiting), read directly.
+        read_ahead.unwrap_or_else(|_| Pin::new(&mut this.inner).poll_read(cx, buf))
     }
 }
 

@@ -1,9 +1,9 @@
 //! The HTTP side of an endpoint: its route, the checks before the upgrade, and the hand-off to
 //! the connection driver.
 //!
-//! A handshake is answered, in order: 503 while the hub shuts down; 400 for a request that is
-//! no WebSocket upgrade (426 for a WebSocket version other than 13, or a connection that cannot
-//! be upgraded); 403 for an origin the endpoint does not allow; 400 for a path
+//! A handshake is answered, in order: 503 while the hub shuts down; 405 for a method other than
+//! GET; 400 for a request that is no WebSocket upgrade (426 for a WebSocket version other than
+//! 13, or a connection that cannot be upgraded); 403 for an origin the endpoint does not allow; 400 for a path
 //! or query parameter that does not parse, or for subprotocols of which the endpoint speaks
 //! none; 500 when the hub lacks a `State<T>` the endpoint takes; whatever `#[on_handshake]`
 //! refuses with; 409 for a second session under a key the endpoint reserves for one. Only then
@@ -16,7 +16,7 @@ use std::panic::AssertUnwindSafe;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::FutureExt;
@@ -183,6 +183,10 @@ impl WebSocketRequest {
     /// The upgrade asked for, or why this request cannot be served as one.
     fn from_parts(parts: &mut Parts) -> Result<Self, NotAnUpgrade> {
         let headers = &parts.headers;
+        // axum routes HEAD to a GET handler too.
+        if parts.method != Method::GET {
+            return Err(NotAnUpgrade::Method);
+        }
         if parts.version != axum::http::Version::HTTP_11 {
             return Err(NotAnUpgrade::BadRequest(
                 "a WebSocket handshake needs HTTP/1.1",
@@ -198,11 +202,14 @@ impl WebSocketRequest {
                 "not a WebSocket handshake: `Upgrade` is not `websocket`",
             ));
         }
-        if headers
-            .get(header::SEC_WEBSOCKET_VERSION)
-            .is_none_or(|version| version.as_bytes() != b"13")
-        {
-            return Err(NotAnUpgrade::Version);
+        match headers.get(header::SEC_WEBSOCKET_VERSION) {
+            None => {
+                return Err(NotAnUpgrade::BadRequest(
+                    "`Sec-WebSocket-Version` is missing",
+                ))
+            }
+            Some(version) if version.as_bytes() != b"13" => return Err(NotAnUpgrade::Version),
+            Some(_) => {}
         }
         let key = headers
             .get(header::SEC_WEBSOCKET_KEY)
@@ -223,6 +230,8 @@ impl WebSocketRequest {
 
 /// Why a request to an endpoint's route is no handshake we can complete.
 enum NotAnUpgrade {
+    /// 405: a handshake is a `GET`.
+    Method,
     /// 400: not a WebSocket handshake, or a malformed one.
     BadRequest(&'static str),
     /// 426 naming the version we speak (RFC 6455, section 4.4).
@@ -233,16 +242,25 @@ enum NotAnUpgrade {
 
 impl IntoResponse for NotAnUpgrade {
     fn into_response(self) -> Response {
+        // A 426 names the protocol to upgrade to (RFC 9110, section 15.5.22).
+        let upgrade = (header::UPGRADE, "websocket");
         match self {
+            NotAnUpgrade::Method => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "GET")],
+                "a WebSocket handshake is a GET request",
+            )
+                .into_response(),
             NotAnUpgrade::BadRequest(body) => (StatusCode::BAD_REQUEST, body).into_response(),
             NotAnUpgrade::Version => (
                 StatusCode::UPGRADE_REQUIRED,
-                [(header::SEC_WEBSOCKET_VERSION, "13")],
+                [upgrade, (header::SEC_WEBSOCKET_VERSION, "13")],
                 "this server speaks WebSocket version 13",
             )
                 .into_response(),
             NotAnUpgrade::NotUpgradable => (
                 StatusCode::UPGRADE_REQUIRED,
+                [upgrade],
                 "this connection cannot be upgraded",
             )
                 .into_response(),
