@@ -46,28 +46,10 @@ pub const MAX_ROOM_CHARS: usize = 64;
 pub const MAX_TEXT_CHARS: usize = 2000;
 
 /// The chat page and what it loads; `/websocket.js` and `/style.css` are the mining demo's.
-static ASSETS: &[Asset] = &[
-    Asset {
-        path: "/",
-        content_type: assets::HTML,
-        body: include_str!("static/index.html"),
-    },
-    Asset {
-        path: "/app.js",
-        content_type: assets::JAVASCRIPT,
-        body: include_str!("static/app.js"),
-    },
-    Asset {
-        path: "/websocket.js",
-        content_type: assets::JAVASCRIPT,
-        body: assets::WEBSOCKET_JS,
-    },
-    Asset {
-        path: "/style.css",
-        content_type: assets::CSS,
-        body: assets::STYLE_CSS,
-    },
-];
+static ASSETS: [Asset; 4] = assets::page(
+    include_str!("static/index.html"),
+    include_str!("static/app.js"),
+);
 
 /// The router of the chat: the hub's WebSocket routes, the page at `/` (with its script, the
 /// client module and the stylesheet) and `GET /chat/<room>/online`.
@@ -88,7 +70,7 @@ pub fn app(hub: &Hub) -> Router {
                 async move { axum::Json(json!({ "nicks": online(&pool, &room), "room": room })) }
             }),
         )
-        .merge(assets::router(ASSETS))
+        .merge(assets::router(&ASSETS))
         .merge(hub.router())
         .fallback(not_found)
 }

@@ -45,28 +45,10 @@ use assets::Asset;
 
 /// The demo page and what it loads, embedded so the example is a single binary that runs from
 /// any directory.
-static ASSETS: &[Asset] = &[
-    Asset {
-        path: "/",
-        content_type: assets::HTML,
-        body: include_str!("static/index.html"),
-    },
-    Asset {
-        path: "/app.js",
-        content_type: assets::JAVASCRIPT,
-        body: include_str!("static/app.js"),
-    },
-    Asset {
-        path: "/websocket.js",
-        content_type: assets::JAVASCRIPT,
-        body: assets::WEBSOCKET_JS,
-    },
-    Asset {
-        path: "/style.css",
-        content_type: assets::CSS,
-        body: assets::STYLE_CSS,
-    },
-];
+static ASSETS: [Asset; 4] = assets::page(
+    include_str!("static/index.html"),
+    include_str!("static/app.js"),
+);
 
 /// Jobs that may run at once across all keys: each one keeps a blocking thread busy, and the
 /// per-key limit alone would let a client start one per made-up key.
@@ -85,7 +67,7 @@ pub fn app(hub: &Hub) -> Router {
     Router::new()
         .route("/mine/{key}", post(start_job))
         .with_state(state)
-        .merge(assets::router(ASSETS))
+        .merge(assets::router(&ASSETS))
         .merge(hub.router())
         .fallback(not_found)
 }

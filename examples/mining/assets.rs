@@ -27,6 +27,33 @@ pub struct Asset {
     pub body: &'static str,
 }
 
+/// A demo page's files: its `index.html` at `/` and `app.js`, with the shared client module and
+/// stylesheet.
+pub const fn page(index_html: &'static str, app_js: &'static str) -> [Asset; 4] {
+    [
+        Asset {
+            path: "/",
+            content_type: HTML,
+            body: index_html,
+        },
+        Asset {
+            path: "/app.js",
+            content_type: JAVASCRIPT,
+            body: app_js,
+        },
+        Asset {
+            path: "/websocket.js",
+            content_type: JAVASCRIPT,
+            body: WEBSOCKET_JS,
+        },
+        Asset {
+            path: "/style.css",
+            content_type: CSS,
+            body: STYLE_CSS,
+        },
+    ]
+}
+
 /// A router serving each of `assets` on `GET` (and `HEAD`) at its path.
 pub fn router(assets: &'static [Asset]) -> Router {
     assets.iter().fold(Router::new(), |router, asset| {

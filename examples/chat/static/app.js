@@ -4,7 +4,7 @@
 //
 // URL parameters: ?room=R&nick=N fill the form and join at once when both are given.
 
-import { EndpointClient } from "/websocket.js";
+import { EndpointClient, statusLabel } from "/websocket.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -77,19 +77,11 @@ $("leave").addEventListener("click", () => {
 
 // ---- the connection ----
 
-const STATUS_LABELS = {
-  connecting: "Connecting…",
-  open: "Connected",
-  reconnecting: "Reconnecting…",
-  closed: "Disconnected",
-};
-
 client.addEventListener("status", (event) => {
-  const { status, previous, attempt } = event.detail;
+  const { status, previous } = event.detail;
   const el = $("status");
   el.dataset.status = status;
-  el.textContent =
-    status === "reconnecting" && attempt > 0 ? `Reconnecting… (attempt ${attempt})` : STATUS_LABELS[status];
+  el.textContent = statusLabel(event.detail);
   const active = status !== "closed";
   $("leave").disabled = !active;
   $("message").disabled = !active;

@@ -4,7 +4,7 @@
 // URL parameters: ?key=K (default: a random miner-xxxx kept in localStorage) and
 // ?difficulty=N (1..7, default 4).
 
-import { EndpointClient } from "/websocket.js";
+import { EndpointClient, statusLabel } from "/websocket.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -97,21 +97,11 @@ $("key-form").addEventListener("submit", (event) => {
 
 // ---- connection status ----
 
-const STATUS_LABELS = {
-  connecting: "Connecting…",
-  open: "Connected",
-  reconnecting: "Reconnecting…",
-  closed: "Disconnected",
-};
-
 client.addEventListener("status", (event) => {
-  const { status, attempt, delayMs } = event.detail;
+  const { status } = event.detail;
   const el = $("status");
   el.dataset.status = status;
-  el.textContent =
-    status === "reconnecting" && attempt > 0
-      ? `Reconnecting… (attempt ${attempt}${delayMs ? `, in ${(delayMs / 1000).toFixed(1)} s` : ""})`
-      : STATUS_LABELS[status];
+  el.textContent = statusLabel(event.detail);
   updateMineButton();
 });
 

@@ -125,6 +125,26 @@ export const STATUS = Object.freeze({
   CLOSED: "closed",
 });
 
+const STATUS_LABELS = Object.freeze({
+  connecting: "Connecting…",
+  open: "Connected",
+  reconnecting: "Reconnecting…",
+  closed: "Disconnected",
+});
+
+/**
+ * A page's status line for a `status` event: "Connected", "Reconnecting… (attempt 2, in 1.5 s)".
+ * @param {{status: string, attempt?: number, delayMs?: number}} detail the event's detail
+ * @returns {string}
+ */
+export function statusLabel({ status, attempt = 0, delayMs = 0 }) {
+  if (status === STATUS.RECONNECTING && attempt > 0) {
+    const wait = delayMs ? `, in ${(delayMs / 1000).toFixed(1)} s` : "";
+    return `Reconnecting… (attempt ${attempt}${wait})`;
+  }
+  return STATUS_LABELS[status] ?? status;
+}
+
 /** The defaults of {@link Options}; frozen, so copy before changing. */
 export const DEFAULTS = Object.freeze({
   url: "/websocket/{key}",

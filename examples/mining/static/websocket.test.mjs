@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { DEFAULTS, EndpointClient, backoffDelay, endpointUrl } from "./websocket.js";
+import { DEFAULTS, EndpointClient, backoffDelay, endpointUrl, statusLabel } from "./websocket.js";
 
 const BACKOFF = { initialMs: 500, maxMs: 30_000, factor: 2 };
 
@@ -49,6 +49,19 @@ describe("backoffDelay", () => {
         assert.ok(Number.isInteger(delay) && delay >= 0 && delay <= bound, `${attempt}: ${delay}`);
       }
     }
+  });
+});
+
+describe("statusLabel", () => {
+  it("names each status, with the attempt and its delay while reconnecting", () => {
+    assert.equal(statusLabel({ status: "open" }), "Connected");
+    assert.equal(statusLabel({ status: "closed", attempt: 3 }), "Disconnected");
+    assert.equal(statusLabel({ status: "reconnecting", attempt: 0 }), "Reconnecting…");
+    assert.equal(statusLabel({ status: "reconnecting", attempt: 2 }), "Reconnecting… (attempt 2)");
+    assert.equal(
+      statusLabel({ status: "reconnecting", attempt: 2, delayMs: 1500 }),
+      "Reconnecting… (attempt 2, in 1.5 s)",
+    );
   });
 });
 
