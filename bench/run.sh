@@ -2,7 +2,7 @@
 # The benchmark in one command: build every binary of wsendpoint-bench in release mode, then run
 # the orchestrator with the given arguments (see BENCHMARKS.md, or `bench/run.sh --help`).
 #
-#   bench/run.sh            # full run: 3 repetitions, writes BENCHMARKS.md's results, the SVG, the JSON
+#   bench/run.sh            # full run: 5 repetitions, writes BENCHMARKS.md's results, the SVG, the JSON
 #   bench/run.sh --quick    # smoke run: 1 repetition, small counts
 #
 # Measure on a quiet machine: the script warns when the 1-minute load average is 0.6 or more.

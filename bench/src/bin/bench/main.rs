@@ -35,7 +35,7 @@ server on core 0 and load generator on core 1, and reports medians, min–max an
 axum-tuned. Build first: `cargo build --release -p wsendpoint-bench` (bench/run.sh does both).
 
   --quick          1 repetition, small counts: a smoke test (writes bench/results/quick.*)
-  --reps N         repetitions (default 3)
+  --reps N         repetitions (default 5)
   --scenario NAME  only these: echo, pingpong, fanout-1k, fanout-10k, push, idle, handshake
   --server NAME    only these servers (ratios need axum-tuned)
   --no-write       print the table only";
@@ -79,7 +79,7 @@ pub struct Record {
 
 fn run(args: &Args) -> Result<(), String> {
     let quick = args.flag("quick");
-    let reps: usize = args.value_or("reps", if quick { 1 } else { 3 })?;
+    let reps: usize = args.value_or("reps", if quick { 1 } else { 5 })?;
     let (all_scenarios, idle) = plan::scenarios(quick);
     let wanted = args.list("scenario");
     for name in &wanted {
