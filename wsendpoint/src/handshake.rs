@@ -25,8 +25,12 @@ use crate::{Endpoint, Error, PathParams, State};
 ///     #[on_open]
 ///     fn open(&mut self, session: &Session) -> String {
 ///         let handshake = session.handshake();
+///         let custom = handshake
+///             .header_pairs()
+///             .filter(|(name, _)| name.starts_with("x-"))
+///             .count();
 ///         format!(
-///             "key={} token={:?} agent={:?} origin={:?} from={:?}",
+///             "key={} token={:?} agent={:?} origin={:?} from={:?} x-headers={custom}",
 ///             session.key(),
 ///             handshake.query("token"),
 ///             handshake.header("user-agent"),

@@ -36,7 +36,8 @@ axum-tuned. Build first: `cargo build --release -p wsendpoint-bench` (bench/run.
 
   --quick          1 repetition, small counts: a smoke test (writes bench/results/quick.*)
   --reps N         repetitions (default 5)
-  --scenario NAME  only these: echo, pingpong, fanout-1k, fanout-10k, push, idle, handshake
+  --scenario NAME  only these: echo, echo-16k, pingpong, fanout-1k, fanout-10k, push, idle,
+                   handshake
   --server NAME    only these servers (ratios need axum-tuned)
   --no-write       print the table only";
 

@@ -83,6 +83,17 @@ pub fn scenarios(quick: bool) -> (Vec<Scenario>, IdleCounts) {
                 ],
             ),
             Scenario::new(
+                "echo-16k",
+                "echo",
+                &[
+                    ("conns", 50),
+                    ("inflight", 4),
+                    ("payload", 16 * 1024),
+                    ("warmup-ms", 500),
+                    ("duration-ms", 1000),
+                ],
+            ),
+            Scenario::new(
                 "pingpong",
                 "pingpong",
                 &[("payload", 64), ("warmup-ms", 200), ("duration-ms", 1000)],
@@ -139,6 +150,19 @@ pub fn scenarios(quick: bool) -> (Vec<Scenario>, IdleCounts) {
                     ("payload", 64),
                     ("warmup-ms", 2000),
                     ("duration-ms", 5000),
+                ],
+            ),
+            // Messages larger than the framework's 1 KiB read buffer: what its read-ahead is
+            // for (one 16 KiB read from the socket, copied out in 1 KiB steps).
+            Scenario::new(
+                "echo-16k",
+                "echo",
+                &[
+                    ("conns", 50),
+                    ("inflight", 4),
+                    ("payload", 16 * 1024),
+                    ("warmup-ms", 1000),
+                    ("duration-ms", 4000),
                 ],
             ),
             Scenario::new(
@@ -294,6 +318,22 @@ pub fn metrics(scenarios: &[Scenario], idle: &IdleCounts) -> Vec<Metric> {
             "echo",
             "/server_cpu_per_msg_ns",
             "echo: server CPU per message",
+            "ns",
+            false,
+            Target::None,
+        ),
+        metric(
+            "echo-16k",
+            "/msgs_per_s",
+            "echo 50×4×16 KiB: throughput",
+            "msg/s",
+            true,
+            Target::None,
+        ),
+        metric(
+            "echo-16k",
+            "/server_cpu_per_msg_ns",
+            "echo 16 KiB: server CPU per message",
             "ns",
             false,
             Target::None,

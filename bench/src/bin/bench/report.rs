@@ -185,7 +185,7 @@ pub fn headline(scenario: &str, record: &Record) -> String {
         .server_total
         .map_or("?".into(), |s| format!("{:.2}", s.cpu_ns as f64 / 1e9));
     let main = match scenario {
-        "echo" => format!(
+        "echo" | "echo-16k" => format!(
             "{} msg/s, server CPU/msg {} ns",
             f("/msgs_per_s"),
             f("/server_cpu_per_msg_ns")
