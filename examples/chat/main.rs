@@ -15,24 +15,11 @@ mod cli;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-Usage: chat [--port N] [--host ADDR]
-
-Serves the wsendpoint chat example: open http://ADDR:N/ in a browser
-(/?room=R&nick=N joins room R as N at once).
-
-Options:
-  --port N       port to listen on (default 8091; 0 picks a free one)
-  --host ADDR    address to bind (default 127.0.0.1)
-  -h, --help     show this help
-
-Log level: RUST_LOG (default info), e.g. RUST_LOG=debug.";
-
 #[tokio::main]
 async fn main() -> ExitCode {
     cli::run(cli::Demo {
         name: "chat",
-        usage: USAGE,
+        about: "chat example: open http://ADDR:N/ in a browser\n(/?room=R&nick=N joins room R as N at once).",
         default_port: 8091,
         app: app::app,
     })

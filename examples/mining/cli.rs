@@ -67,13 +67,40 @@ pub fn parse_args(
     Ok(Cli::Run(options))
 }
 
-/// A demo server: its name (for messages), its `--help` text, its default port and its app.
+/// A demo server: its name (for messages), what it serves (for `--help`), its default port and
+/// its app.
 pub struct Demo {
     pub name: &'static str,
-    pub usage: &'static str,
+    /// One or more lines after "Serves the wsendpoint ".
+    pub about: &'static str,
     pub default_port: u16,
     /// Builds the router from the hub it is served with.
     pub app: fn(&Hub) -> Router,
+}
+
+impl Demo {
+    /// The `--help` text.
+    pub fn usage(&self) -> String {
+        let Demo {
+            name,
+            about,
+            default_port,
+            ..
+        } = self;
+        format!(
+            "\
+Usage: {name} [--port N] [--host ADDR]
+
+Serves the wsendpoint {about}
+
+Options:
+  --port N       port to listen on (default {default_port}; 0 picks a free one)
+  --host ADDR    address to bind (default {DEFAULT_HOST})
+  -h, --help     show this help
+
+Log level: RUST_LOG (default info), e.g. RUST_LOG=debug."
+        )
+    }
 }
 
 /// Runs `demo` with the process's arguments until Ctrl-C, which closes every session with 1001
@@ -82,11 +109,11 @@ pub async fn run(demo: Demo) -> ExitCode {
     let options = match parse_args(std::env::args().skip(1), demo.default_port) {
         Ok(Cli::Run(options)) => options,
         Ok(Cli::Help) => {
-            println!("{}", demo.usage);
+            println!("{}", demo.usage());
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("{}: {message}\n\n{}", demo.name, demo.usage);
+            eprintln!("{}: {message}\n\n{}", demo.name, demo.usage());
             return ExitCode::from(2);
         }
     };
@@ -139,6 +166,24 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, String> {
         parse_args(args.iter().map(|arg| arg.to_string()), 8090)
+    }
+
+    #[test]
+    fn the_help_names_the_demo_and_its_defaults() {
+        let demo = Demo {
+            name: "chat",
+            about: "chat example.",
+            default_port: 8091,
+            app: |_| Router::new(),
+        };
+        let usage = demo.usage();
+        assert!(usage.starts_with("Usage: chat [--port N]"), "{usage}");
+        assert!(
+            usage.contains("Serves the wsendpoint chat example."),
+            "{usage}"
+        );
+        assert!(usage.contains("(default 8091;"), "{usage}");
+        assert!(usage.contains("(default 127.0.0.1)"), "{usage}");
     }
 
     #[test]

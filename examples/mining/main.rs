@@ -14,23 +14,11 @@ mod cli;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-Usage: mining [--port N] [--host ADDR]
-
-Serves the wsendpoint mining demo: open http://ADDR:N/ in a browser.
-
-Options:
-  --port N       port to listen on (default 8090; 0 picks a free one)
-  --host ADDR    address to bind (default 127.0.0.1)
-  -h, --help     show this help
-
-Log level: RUST_LOG (default info), e.g. RUST_LOG=debug.";
-
 #[tokio::main]
 async fn main() -> ExitCode {
     cli::run(cli::Demo {
         name: "mining",
-        usage: USAGE,
+        about: "mining demo: open http://ADDR:N/ in a browser.",
         default_port: 8090,
         app: app::app,
     })
