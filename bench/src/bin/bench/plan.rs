@@ -42,11 +42,20 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    fn new(name: &'static str, loadgen: &'static str, args: &[(&'static str, u64)]) -> Self {
+    /// `args` as `(name, full size, --quick size)`.
+    fn new(
+        name: &'static str,
+        loadgen: &'static str,
+        args: &[(&'static str, u64, u64)],
+        quick: bool,
+    ) -> Self {
+        let pick = |&(k, full, small): &(&'static str, u64, u64)| {
+            (k, if quick { small } else { full }.to_string())
+        };
         Scenario {
             name,
             loadgen,
-            args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            args: args.iter().map(pick).collect(),
             timeout_s: 150,
         }
     }
@@ -69,151 +78,91 @@ pub fn scenarios(quick: bool) -> (Vec<Scenario>, IdleCounts) {
     } else {
         IdleCounts(10_000, 18_000)
     };
-    let mut list = if quick {
-        vec![
-            Scenario::new(
-                "echo",
-                "echo",
-                &[
-                    ("conns", 100),
-                    ("inflight", 16),
-                    ("payload", 64),
-                    ("warmup-ms", 500),
-                    ("duration-ms", 1000),
-                ],
-            ),
-            Scenario::new(
-                "echo-16k",
-                "echo",
-                &[
-                    ("conns", 50),
-                    ("inflight", 4),
-                    ("payload", 16 * 1024),
-                    ("warmup-ms", 500),
-                    ("duration-ms", 1000),
-                ],
-            ),
-            Scenario::new(
-                "pingpong",
-                "pingpong",
-                &[("payload", 64), ("warmup-ms", 200), ("duration-ms", 1000)],
-            ),
-            Scenario::new(
-                "fanout-1k",
-                "fanout",
-                &[
-                    ("sessions", 200),
-                    ("warmup-rounds", 2),
-                    ("rounds", 10),
-                    ("interval-ms", 100),
-                ],
-            ),
-            Scenario::new(
-                "fanout-10k",
-                "fanout",
-                &[
-                    ("sessions", 2000),
-                    ("warmup-rounds", 2),
-                    ("rounds", 10),
-                    ("interval-ms", 100),
-                ],
-            ),
-            Scenario::new(
-                "push",
-                "push",
-                &[
-                    ("sessions", 2000),
-                    ("rate", 20_000),
-                    ("warmup-ms", 500),
-                    ("duration-ms", 1000),
-                ],
-            ),
-            Scenario::new("idle", "idle", &[("settle-ms", 1000)]),
-            Scenario::new(
-                "handshake",
-                "handshake",
-                &[
-                    ("handshakes", 300),
-                    ("warmup-handshakes", 50),
-                    ("concurrency", 8),
-                ],
-            ),
-        ]
-    } else {
-        vec![
-            Scenario::new(
-                "echo",
-                "echo",
-                &[
-                    ("conns", 100),
-                    ("inflight", 16),
-                    ("payload", 64),
-                    ("warmup-ms", 2000),
-                    ("duration-ms", 5000),
-                ],
-            ),
-            // Messages larger than the framework's 1 KiB read buffer: what its read-ahead is
-            // for (one 16 KiB read from the socket, copied out in 1 KiB steps).
-            Scenario::new(
-                "echo-16k",
-                "echo",
-                &[
-                    ("conns", 50),
-                    ("inflight", 4),
-                    ("payload", 16 * 1024),
-                    ("warmup-ms", 1000),
-                    ("duration-ms", 4000),
-                ],
-            ),
-            Scenario::new(
-                "pingpong",
-                "pingpong",
-                &[("payload", 64), ("warmup-ms", 500), ("duration-ms", 3000)],
-            ),
-            Scenario::new(
-                "fanout-1k",
-                "fanout",
-                &[
-                    ("sessions", 1000),
-                    ("warmup-rounds", 5),
-                    ("rounds", 50),
-                    ("interval-ms", 100),
-                ],
-            ),
-            Scenario::new(
-                "fanout-10k",
-                "fanout",
-                &[
-                    ("sessions", 10_000),
-                    ("warmup-rounds", 5),
-                    ("rounds", 50),
-                    ("interval-ms", 100),
-                ],
-            ),
-            Scenario::new(
-                "push",
-                "push",
-                &[
-                    ("sessions", 10_000),
-                    ("rate", 20_000),
-                    ("warmup-ms", 1000),
-                    // 300k deliveries: at 5 s the p99 of one server swung 0.9-1.8x between
-                    // repetitions, more than the target's margin.
-                    ("duration-ms", 15_000),
-                ],
-            ),
-            Scenario::new("idle", "idle", &[("settle-ms", 2000)]),
-            Scenario::new(
-                "handshake",
-                "handshake",
-                &[
-                    ("handshakes", 5000),
-                    ("warmup-handshakes", 200),
-                    ("concurrency", 8),
-                ],
-            ),
-        ]
-    };
+    // Each argument: (name, full size, --quick size).
+    let mut list = vec![
+        Scenario::new(
+            "echo",
+            "echo",
+            &[
+                ("conns", 100, 100),
+                ("inflight", 16, 16),
+                ("payload", 64, 64),
+                ("warmup-ms", 2000, 500),
+                ("duration-ms", 5000, 1000),
+            ],
+            quick,
+        ),
+        // Messages larger than the framework's 1 KiB read buffer: what its read-ahead is for
+        // (one 16 KiB read from the socket, copied out in 1 KiB steps).
+        Scenario::new(
+            "echo-16k",
+            "echo",
+            &[
+                ("conns", 50, 50),
+                ("inflight", 4, 4),
+                ("payload", 16 * 1024, 16 * 1024),
+                ("warmup-ms", 1000, 500),
+                ("duration-ms", 4000, 1000),
+            ],
+            quick,
+        ),
+        Scenario::new(
+            "pingpong",
+            "pingpong",
+            &[
+                ("payload", 64, 64),
+                ("warmup-ms", 500, 200),
+                ("duration-ms", 3000, 1000),
+            ],
+            quick,
+        ),
+        Scenario::new(
+            "fanout-1k",
+            "fanout",
+            &[
+                ("sessions", 1000, 200),
+                ("warmup-rounds", 5, 2),
+                ("rounds", 50, 10),
+                ("interval-ms", 100, 100),
+            ],
+            quick,
+        ),
+        Scenario::new(
+            "fanout-10k",
+            "fanout",
+            &[
+                ("sessions", 10_000, 2000),
+                ("warmup-rounds", 5, 2),
+                ("rounds", 50, 10),
+                ("interval-ms", 100, 100),
+            ],
+            quick,
+        ),
+        Scenario::new(
+            "push",
+            "push",
+            &[
+                ("sessions", 10_000, 2000),
+                ("rate", 20_000, 20_000),
+                ("warmup-ms", 1000, 500),
+                // 300k deliveries: at 5 s the p99 of one server swung 0.9-1.8x between
+                // repetitions, more than the target's margin.
+                ("duration-ms", 15_000, 1000),
+            ],
+            quick,
+        ),
+        Scenario::new("idle", "idle", &[("settle-ms", 2000, 1000)], quick),
+        Scenario::new(
+            "handshake",
+            "handshake",
+            &[
+                ("handshakes", 5000, 300),
+                ("warmup-handshakes", 200, 50),
+                ("concurrency", 8, 8),
+            ],
+            quick,
+        ),
+    ];
     for scenario in &mut list {
         if scenario.name == "idle" {
             scenario
