@@ -140,7 +140,7 @@ impl ChatSocket {
 
         let _roster = lobby.roster.lock().await;
         session.join(self.room.clone());
-        let pool = session.pool();
+        let pool = &session.pool();
         tell(pool, &self.room, &Notice::Join { nick: &self.nick }).await;
         let nicks = online(pool, &self.room);
         tell(pool, &self.room, &Notice::Online { nicks }).await;
@@ -161,7 +161,7 @@ impl ChatSocket {
             nick: &self.nick,
             text: &text,
         };
-        tell(session.pool(), &self.room, &said).await;
+        tell(&session.pool(), &self.room, &said).await;
         None
     }
 
@@ -170,7 +170,7 @@ impl ChatSocket {
     async fn close(&mut self, session: &Session, reason: CloseReason, lobby: State<Lobby>) {
         tracing::info!(session = %session.id(), room = %self.room, nick = %self.nick, %reason, "left");
         let _roster = lobby.roster.lock().await;
-        let pool = session.pool();
+        let pool = &session.pool();
         tell(pool, &self.room, &Notice::Leave { nick: &self.nick }).await;
         let nicks = online(pool, &self.room);
         tell(pool, &self.room, &Notice::Online { nicks }).await;

@@ -4,6 +4,7 @@
 //! binary is mounted on every hub, so each module's endpoints use their own routes, and tests
 //! sharing an endpoint use their own pool keys.
 
+mod close_order;
 mod disconnect;
 mod groups;
 mod handshake;

@@ -264,102 +264,98 @@ impl From<Client> for RawClient {
 }
 
 impl RawClient {
-    /// Writes one final, masked frame with `opcode` and a payload under 126 bytes.
-    pub async fn send_frame(&mut self, opcode: u8, payload: &[u8]) {
+    /// Writes `bytes` in one write: several frames sent this way reach the server together.
+    pub async fn write(&mut self, bytes: &[u8]) {
         use tokio::io::AsyncWriteExt;
-        assert!(payload.len() < 126);
-        let mask = [0x37, 0xfa, 0x21, 0x3d];
-        let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8];
-        frame.extend_from_slice(&mask);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        within("a raw write", self.stream.write_all(&frame))
+        within("a raw write", self.stream.write_all(bytes))
             .await
             .expect("raw write");
     }
 
+    /// Writes one final, masked frame with `opcode`.
+    pub async fn send_frame(&mut self, opcode: u8, payload: &[u8]) {
+        self.write(&frame(0x80 | opcode, payload)).await;
+    }
+
+    /// Writes one final, masked frame the server may refuse before reading it all: a failed
+    /// write is fine here.
+    pub async fn send_large_frame(&mut self, opcode: u8, payload: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let frame = frame(0x80 | opcode, payload);
+        let _ = within("a raw write", self.stream.write_all(&frame)).await;
+    }
+
     /// Writes the start of a frame that announces more payload than follows.
     pub async fn send_partial_frame(&mut self) {
-        use tokio::io::AsyncWriteExt;
         // Final text frame, masked, 100 bytes announced; only the mask and 10 bytes follow.
         let mut frame = vec![0x81, 0x80 | 100, 1, 2, 3, 4];
         frame.extend_from_slice(&[b'x'; 10]);
-        within("a raw write", self.stream.write_all(&frame))
+        self.write(&frame).await;
+    }
+
+    /// Writes only the header of a masked, final frame announcing `len` bytes.
+    pub async fn send_frame_header(&mut self, opcode: u8, len: u64) {
+        let mut header = vec![0x80 | opcode, 0x80 | 127];
+        header.extend_from_slice(&len.to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        self.write(&header).await;
+    }
+
+    /// The next frame from the server, `None` once the connection ended.
+    pub async fn next_frame(&mut self) -> Option<Frame> {
+        use tokio::io::AsyncReadExt;
+        let mut head = [0u8; 2];
+        within("a frame", self.stream.read_exact(&mut head))
             .await
-            .expect("raw write");
+            .ok()?;
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut ext = [0u8; 2];
+                within("a frame", self.stream.read_exact(&mut ext))
+                    .await
+                    .ok()?;
+                u16::from_be_bytes(ext) as usize
+            }
+            127 => {
+                let mut ext = [0u8; 8];
+                within("a frame", self.stream.read_exact(&mut ext))
+                    .await
+                    .ok()?;
+                u64::from_be_bytes(ext) as usize
+            }
+            short => short as usize,
+        };
+        let mut payload = vec![0u8; len];
+        within("a frame", self.stream.read_exact(&mut payload))
+            .await
+            .ok()?;
+        Some(Frame {
+            opcode: head[0] & 0x0f,
+            payload,
+        })
+    }
+
+    /// Every frame up to the server's close frame, and that frame's code (`None` if the
+    /// connection ended without one).
+    pub async fn frames_until_close(&mut self) -> (Vec<Frame>, Option<u16>) {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.next_frame().await {
+            if frame.opcode == 0x8 {
+                let code = frame
+                    .payload
+                    .get(..2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]));
+                return (frames, code);
+            }
+            frames.push(frame);
+        }
+        (frames, None)
     }
 
     /// Reads frames until the server's close frame; returns its code (`None` if the connection
     /// ended without one).
     pub async fn close_code(&mut self) -> Option<u16> {
-        use tokio::io::AsyncReadExt;
-        loop {
-            let mut head = [0u8; 2];
-            if within("a frame", self.stream.read_exact(&mut head))
-                .await
-                .is_err()
-            {
-                return None;
-            }
-            let len = match head[1] & 0x7f {
-                126 => {
-                    let mut ext = [0u8; 2];
-                    within("a frame", self.stream.read_exact(&mut ext))
-                        .await
-                        .ok()?;
-                    u16::from_be_bytes(ext) as usize
-                }
-                127 => {
-                    let mut ext = [0u8; 8];
-                    within("a frame", self.stream.read_exact(&mut ext))
-                        .await
-                        .ok()?;
-                    u64::from_be_bytes(ext) as usize
-                }
-                short => short as usize,
-            };
-            let mut payload = vec![0u8; len];
-            within("a frame", self.stream.read_exact(&mut payload))
-                .await
-                .ok()?;
-            if head[0] & 0x0f == 0x8 {
-                return payload
-                    .get(..2)
-                    .map(|code| u16::from_be_bytes([code[0], code[1]]));
-            }
-        }
-    }
-
-    /// Writes one final, masked frame with a payload of any length.
-    pub async fn send_large_frame(&mut self, opcode: u8, payload: &[u8]) {
-        use tokio::io::AsyncWriteExt;
-        let mask = [0x11, 0x22, 0x33, 0x44];
-        let mut frame = vec![0x80 | opcode];
-        match payload.len() {
-            len if len < 126 => frame.push(0x80 | len as u8),
-            len if len <= u16::MAX as usize => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            len => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
-        frame.extend_from_slice(&mask);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        // The server may close before reading it all: a failed write is fine here.
-        let _ = within("a raw write", self.stream.write_all(&frame)).await;
-    }
-
-    /// Writes only the header of a masked, final frame announcing `len` bytes.
-    pub async fn send_frame_header(&mut self, opcode: u8, len: u64) {
-        use tokio::io::AsyncWriteExt;
-        let mut header = vec![0x80 | opcode, 0x80 | 127];
-        header.extend_from_slice(&len.to_be_bytes());
-        header.extend_from_slice(&[1, 2, 3, 4]);
-        within("a raw write", self.stream.write_all(&header))
-            .await
-            .expect("raw write");
+        self.frames_until_close().await.1
     }
 
     /// Drops the connection with a TCP reset: no close frame, no FIN.
@@ -367,6 +363,40 @@ impl RawClient {
         self.stream.set_zero_linger().expect("SO_LINGER");
         drop(self.stream);
     }
+}
+
+/// A frame the server sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// The payload of a text frame.
+    pub fn text(&self) -> Option<&str> {
+        (self.opcode == 0x1).then(|| std::str::from_utf8(&self.payload).expect("UTF-8"))
+    }
+}
+
+/// A masked client frame: `first` is its first byte (FIN, RSV1-3, opcode), `payload` any length.
+pub fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![first];
+    match payload.len() {
+        len if len < 126 => frame.push(0x80 | len as u8),
+        len if len <= u16::MAX as usize => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
 }
 
 /// A `POST` with an empty body over plain HTTP/1.1: the status and the body.

@@ -28,45 +28,55 @@
 //!     wsendpoint::serve("127.0.0.1:8080").await
 //! }
 //! ```
+//!
+//! # Layout
+//!
+//! The runtime is six layers, each a folder; imports run one way, from the top down:
+//!
+//! - `hub`: the registered endpoints, their routes and the accept flow, serving, shutdown; owns
+//!   the context the accept flow receives.
+//! - `endpoint`: the endpoint's face: the [`Endpoint`] trait the macro implements, the events
+//!   and [`extract`]ors its methods take, replies, and the binding of an endpoint to its session
+//!   that the connection driver runs.
+//! - `pool`: the [`Session`] handle, the [`SessionPool`] by key and group, and each session's
+//!   membership of its pool.
+//! - `http`: before the upgrade: the upgrade request's checks, origin, subprotocols, the
+//!   [`Handshake`] view and its compact headers, [`Reject`].
+//! - `connection`: after the upgrade: the lifecycle state machine, the driver, the writer, the
+//!   outbound queue, the read-ahead, the clock. It runs a handler trait, so it knows frames,
+//!   queues and timers, not endpoints or pools.
+//! - `base`, under all of them: close codes, errors, the endpoint's options, shared state, path
+//!   parameters, JSON, and the helpers for handler panics and poisoned locks.
 
 #![warn(missing_docs)]
 
 extern crate self as wsendpoint;
 
-mod close;
-mod config;
+mod base;
 mod connection;
 mod endpoint;
-mod error;
-pub mod extract;
-mod handshake;
-mod headers;
+mod http;
 mod hub;
-mod json;
-mod outbound;
-mod params;
 mod pool;
-mod read_ahead;
-mod registry;
-mod reply;
-mod session;
-mod state;
-mod upgrade;
 
 pub use axum::body::Bytes;
 pub use axum::http::{HeaderMap, StatusCode};
-pub use close::{CloseCode, CloseReason};
-pub use config::{DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow};
-pub use endpoint::{Endpoint, Outcome};
-pub use error::{Error, SendError};
-pub use handshake::{Accept, FromHandshake, Handshake, IntoAccept, Reject};
-pub use hub::{serve, Hub, RouteConflict};
-pub use json::Json;
-pub use params::{FromPathParam, PathParams};
-pub use pool::SessionPool;
-pub use reply::IntoReply;
-pub use session::{Session, SessionId};
-pub use state::{State, StateMap};
+pub use base::app_state::{State, StateMap};
+pub use base::close::{CloseCode, CloseReason};
+pub use base::config::{DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow};
+pub use base::error::{Error, Outcome, SendError};
+pub use base::json::Json;
+pub use base::params::{FromPathParam, PathParams};
+pub use endpoint::accept::Accept;
+pub use endpoint::extract;
+pub use endpoint::extract::FromHandshake;
+pub use endpoint::handler::Endpoint;
+pub use endpoint::reply::{IntoAccept, IntoReply};
+pub use http::handshake::Handshake;
+pub use http::reject::Reject;
+pub use hub::server::{serve, Hub, RouteConflict};
+pub use pool::session::{Session, SessionId};
+pub use pool::session_pool::SessionPool;
 pub use tungstenite::protocol::CloseFrame;
 pub use tungstenite::{Message, Utf8Bytes};
 
@@ -90,35 +100,23 @@ pub mod prelude {
 /// Items the generated code names. Not a public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::config::{DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow};
-    pub use crate::endpoint::{unhandled, Endpoint, Outcome};
-    pub use crate::extract::{
-        CloseEvent, ErrorEvent, FromClose, FromError, FromMessage, FromOpen, MessageEvent,
-        MessageKinds, OpenEvent,
+    pub use crate::base::app_state::StateMap;
+    pub use crate::base::config::{
+        DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow,
     };
-    pub use crate::handshake::{Accept, FromHandshake, Handshake, IntoAccept, Reject};
-    pub use crate::params::{FromPathParam, PathParams};
-    pub use crate::registry::Registration;
-    pub use crate::reply::IntoReply;
-    pub use crate::state::StateMap;
-    pub use crate::{Error, Session};
+    pub use crate::base::error::{Error, Outcome};
+    pub use crate::base::params::{FromPathParam, PathParams};
+    pub use crate::endpoint::accept::Accept;
+    pub use crate::endpoint::extract::{
+        CloseEvent, ErrorEvent, FromClose, FromError, FromHandshake, FromMessage, FromOpen,
+        MessageEvent, MessageKinds, OpenEvent,
+    };
+    pub use crate::endpoint::glue::{expect_unit, path_param, require_state};
+    pub use crate::endpoint::handler::{unhandled, Endpoint};
+    pub use crate::endpoint::reply::{IntoAccept, IntoReply};
+    pub use crate::http::handshake::Handshake;
+    pub use crate::http::reject::Reject;
+    pub use crate::hub::registry::Registration;
+    pub use crate::pool::session::Session;
     pub use inventory;
-
-    /// Parses the path parameter `name` as `T`: at the handshake (a failure is a 400), and in
-    /// every event that binds it. One function for both, so a type without `FromStr` is
-    /// reported once.
-    pub fn path_param<T: FromPathParam>(
-        params: &PathParams,
-        name: &'static str,
-    ) -> Result<T, Error> {
-        crate::params::parse_param(params, name)
-    }
-
-    /// Checks at the handshake that the hub has a `State<T>` value.
-    pub fn require_state<T: Clone + Send + Sync + 'static>(state: &StateMap) -> Result<(), Error> {
-        crate::state::require::<T>(state).map(drop)
-    }
-
-    /// `#[on_close]` and `#[on_error]` methods return nothing; this pins that at their call.
-    pub fn expect_unit(_: ()) {}
 }

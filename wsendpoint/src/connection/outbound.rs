@@ -4,17 +4,22 @@
 //! tokio's `mpsc` allocates a block of 32 slots per channel up front (~2 KB with its header):
 //! for every idle connection. This queue is a `VecDeque` behind a mutex that grows with a burst
 //! and, once drained, keeps at most [`KEEP_CAPACITY`] slots (enough for a steady trickle or a
-//! batch of replies without reallocating). The connection ends it with its last frame (the
-//! close frame), so the writer needs no second channel to learn that it is done.
+//! batch of replies without reallocating). The connection ends it as its lifecycle says
+//! ([`EndQueue`]), with its close frame as the last message, so the writer needs no second
+//! channel to learn that it is done. The connection's [`Control`] lives in the same allocation:
+//! every handle that can send can also ask to close.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
+use tungstenite::Message;
 
-use crate::Message;
+use crate::base::close::{CloseCode, CloseReason};
+use crate::base::sync::lock;
+use crate::connection::state::{Control, EndQueue, Flush};
 
 /// A drained queue keeps at most this many slots of capacity (~56 bytes each).
 const KEEP_CAPACITY: usize = 16;
@@ -30,6 +35,7 @@ pub(crate) fn channel(capacity: usize) -> (Sender, Receiver) {
         }),
         readable: AtomicWaker::new(),
         writable: Notify::new(),
+        control: Control::new(),
     });
     (
         Sender {
@@ -43,22 +49,18 @@ struct Shared {
     state: Mutex<State>,
     /// Wakes the receiver: a message was queued, or the queue ended.
     readable: AtomicWaker,
-    /// Wakes a sender waiting for room: a message left a full queue, or the receiver is gone.
+    /// Wakes senders waiting for room: a message left a full queue, a close was asked for, the
+    /// queue ended, or the receiver is gone.
     writable: Notify,
+    control: Control,
 }
 
 struct State {
     queue: VecDeque<Message>,
     capacity: usize,
-    /// No message is accepted any more: the connection is ending, or the sender is gone.
+    /// No message is accepted any more: the connection is ending.
     ended: bool,
     receiver_alive: bool,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// Why a message was not queued.
@@ -66,49 +68,96 @@ impl Shared {
 pub(crate) enum Refused {
     /// The queue holds `capacity` messages.
     Full,
-    /// The queue ended, or the receiver (the writer) is gone.
+    /// The connection is closing, or the receiver (the writer) is gone.
     Closed,
 }
 
-/// The sending side, held by the session.
+/// The sending side: held by the session (for every send) and by the driver (for replies, pings
+/// and the end).
+#[derive(Clone)]
 pub(crate) struct Sender {
     shared: Arc<Shared>,
 }
 
 impl Sender {
-    /// Queues `message` if there is room.
+    /// The connection's shared state: whether it is open, and the close asked for.
+    pub(crate) fn control(&self) -> &Control {
+        &self.shared.control
+    }
+
+    /// Asks the driver to close (see [`Control::request_close`]); senders waiting for room give
+    /// up at once.
+    pub(crate) fn request_close(&self, reason: CloseReason, flush: Flush) -> bool {
+        let first = self.shared.control.request_close(reason, flush);
+        self.shared.writable.notify_waiters();
+        first
+    }
+
+    /// Queues `message` if the connection is open and there is room.
     pub(crate) fn try_send(&self, message: Message) -> Result<(), Refused> {
         self.try_send_back(message).map_err(|(refused, _)| refused)
     }
 
-    /// Queues `message`, waiting for room.
+    /// Queues `message`, waiting for room; refused as soon as the connection closes.
+    ///
+    /// # Cancel safety
+    /// Cancelling drops the message; nothing else is lost.
     pub(crate) async fn send(&self, message: Message) -> Result<(), Refused> {
+        self.send_when(message, |sender, message| sender.try_send_back(message))
+            .await
+    }
+
+    /// Queues a handler's reply, waiting for room: unlike [`send`](Self::send) it is taken after
+    /// a close was asked for (the close that handler asked for, say), up to the queue's end, so
+    /// that it still goes out before the close frame. Waiting for room ends with the close
+    /// asked for: the reply is then queued past the capacity, since the driver ends the queue
+    /// right after it.
+    pub(crate) async fn send_reply(&self, message: Message) -> Result<(), Refused> {
+        self.send_when(message, |sender, message| {
+            let past_capacity = !sender.shared.control.is_open();
+            sender.push(message, past_capacity)
+        })
+        .await
+    }
+
+    /// Tries `attempt` until it does not find the queue full, waiting for room in between.
+    async fn send_when(
+        &self,
+        message: Message,
+        attempt: impl Fn(&Self, Message) -> Result<(), (Refused, Message)>,
+    ) -> Result<(), Refused> {
         // Fast path first: registering as a waiter costs two locks of the Notify's list.
-        let mut message = match self.try_send_back(message) {
-            Ok(()) => return Ok(()),
-            Err((Refused::Closed, _)) => return Err(Refused::Closed),
+        let mut message = match attempt(self, message) {
             Err((Refused::Full, back)) => back,
+            done => return done.map_err(|(refused, _)| refused),
         };
         loop {
             let writable = self.shared.writable.notified();
             tokio::pin!(writable);
             writable.as_mut().enable();
-            match self.try_send_back(message) {
-                Ok(()) => return Ok(()),
-                Err((Refused::Closed, _)) => return Err(Refused::Closed),
+            match attempt(self, message) {
                 Err((Refused::Full, back)) => message = back,
+                done => return done.map_err(|(refused, _)| refused),
             }
             writable.await;
         }
     }
 
-    /// Queues `message` if there is room, or gives it back.
+    /// Queues `message` if the connection is open and there is room, or gives it back.
     pub(crate) fn try_send_back(&self, message: Message) -> Result<(), (Refused, Message)> {
-        let mut state = self.shared.lock();
+        if !self.shared.control.is_open() {
+            return Err((Refused::Closed, message));
+        }
+        self.push(message, false)
+    }
+
+    /// Queues `message` unless the queue ended, or is full and `past_capacity` is false.
+    fn push(&self, message: Message, past_capacity: bool) -> Result<(), (Refused, Message)> {
+        let mut state = lock(&self.shared.state);
         if state.ended || !state.receiver_alive {
             return Err((Refused::Closed, message));
         }
-        if state.queue.len() >= state.capacity {
+        if state.queue.len() >= state.capacity && !past_capacity {
             return Err((Refused::Full, message));
         }
         state.queue.push_back(message);
@@ -117,34 +166,27 @@ impl Sender {
         Ok(())
     }
 
-    /// Ends the queue: `last` (the close frame) goes after the messages already queued, or
-    /// instead of them unless `drain`; nothing is accepted afterwards. Only the first call
-    /// counts.
-    pub(crate) fn end(&self, last: Option<Message>, drain: bool) {
+    /// Ends the queue as a lifecycle transition says; nothing is accepted afterwards. Only the
+    /// first call counts.
+    pub(crate) fn end(&self, end: EndQueue) {
         let dropped = {
-            let mut state = self.shared.lock();
+            let mut state = lock(&self.shared.state);
             if state.ended {
                 return;
             }
             state.ended = true;
-            let dropped = if drain {
+            let dropped = if end.drain {
                 VecDeque::new()
             } else {
                 std::mem::take(&mut state.queue)
             };
-            state.queue.extend(last);
+            state.queue.extend(end.last);
             dropped
         };
         drop(dropped);
         self.shared.readable.wake();
         // Senders waiting for room learn that there will be none.
         self.shared.writable.notify_waiters();
-    }
-}
-
-impl Drop for Sender {
-    fn drop(&mut self) {
-        self.end(None, true);
     }
 }
 
@@ -183,11 +225,18 @@ impl Receiver {
     pub(crate) async fn recv(&mut self) -> Option<Message> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
+
+    /// Writing failed: the connection closes without its queue (there is no one to send it to).
+    pub(crate) fn write_failed(&self) {
+        let reason = CloseReason::new(CloseCode::ClosedAbnormally, "");
+        self.shared.control.request_close(reason, Flush::Nothing);
+        self.shared.writable.notify_waiters();
+    }
 }
 
 /// A message, or whether one may still come.
 fn pop(shared: &Shared) -> Result<Message, bool> {
-    let mut state = shared.lock();
+    let mut state = lock(&shared.state);
     let was_full = state.queue.len() >= state.capacity;
     let Some(message) = state.queue.pop_front() else {
         return Err(!state.ended);
@@ -206,13 +255,15 @@ fn pop(shared: &Shared) -> Result<Message, bool> {
 }
 
 impl Drop for Receiver {
+    /// The writer is gone: nothing will be sent on this connection any more.
     fn drop(&mut self) {
         let dropped = {
-            let mut state = self.shared.lock();
+            let mut state = lock(&self.shared.state);
             state.receiver_alive = false;
             std::mem::take(&mut state.queue)
         };
         drop(dropped);
+        self.shared.control.shut();
         self.shared.writable.notify_waiters();
     }
 }
@@ -223,6 +274,10 @@ mod tests {
 
     fn text(s: &'static str) -> Message {
         Message::Text(s.into())
+    }
+
+    fn end(last: Option<Message>, drain: bool) -> EndQueue {
+        EndQueue { last, drain }
     }
 
     #[tokio::test]
@@ -252,26 +307,46 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn either_side_dropping_ends_the_other() {
-        let (tx, mut rx) = channel(1);
-        tx.try_send(text("last")).unwrap();
-        drop(tx);
-        assert_eq!(rx.recv().await, Some(text("last")));
-        assert_eq!(rx.recv().await, None);
-
+    async fn a_gone_receiver_refuses_senders_and_shuts_the_connection() {
         let (tx, rx) = channel(1);
         tx.try_send(text("x")).unwrap();
-        let waiting = tokio::spawn(async move { tx.send(text("y")).await });
+        let waiting = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.send(text("y")).await }
+        });
+        tokio::task::yield_now().await;
         drop(rx);
         assert_eq!(waiting.await.unwrap(), Err(Refused::Closed));
+        assert!(!tx.control().is_open());
+    }
+
+    #[tokio::test]
+    async fn a_close_asked_for_refuses_senders_but_takes_the_reply() {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(text("queued")).unwrap();
+        let waiting = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.send(text("waits for room")).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(tx.request_close(CloseReason::normal(), Flush::Queued));
+        assert_eq!(
+            waiting.await.unwrap(),
+            Err(Refused::Closed),
+            "woken at once"
+        );
+        assert_eq!(tx.try_send(text("late")), Err(Refused::Closed));
+        tx.send_reply(text("reply")).await.unwrap();
+        assert_eq!(rx.try_recv(), Some(text("queued")));
+        assert_eq!(rx.try_recv(), Some(text("reply")), "past the capacity");
     }
 
     #[tokio::test]
     async fn ending_sends_the_last_frame_after_or_instead_of_the_queue() {
         let (tx, mut rx) = channel(1);
         tx.try_send(text("queued")).unwrap();
-        tx.end(Some(text("close")), true);
-        tx.end(Some(text("ignored")), false);
+        tx.end(end(Some(text("close")), true));
+        tx.end(end(Some(text("ignored")), false));
         assert_eq!(tx.try_send(text("late")), Err(Refused::Closed));
         assert_eq!(rx.recv().await, Some(text("queued")));
         assert_eq!(rx.recv().await, Some(text("close")), "past the capacity");
@@ -280,7 +355,7 @@ mod tests {
         let (tx, mut rx) = channel(4);
         tx.try_send(text("dropped")).unwrap();
         tx.try_send(text("dropped too")).unwrap();
-        tx.end(Some(text("close")), false);
+        tx.end(end(Some(text("close")), false));
         assert_eq!(rx.recv().await, Some(text("close")));
         assert_eq!(rx.recv().await, None);
     }
@@ -288,7 +363,6 @@ mod tests {
     #[tokio::test]
     async fn ending_wakes_a_sender_waiting_for_room() {
         let (tx, _rx) = channel(1);
-        let tx = Arc::new(tx);
         tx.try_send(text("x")).unwrap();
         let waiting = tokio::spawn({
             let tx = tx.clone();
@@ -296,14 +370,13 @@ mod tests {
         });
         // One turn of this single-threaded runtime: the sender finds the queue full and waits.
         tokio::task::yield_now().await;
-        tx.end(None, false);
+        tx.end(end(None, false));
         assert_eq!(waiting.await.unwrap(), Err(Refused::Closed));
     }
 
     #[tokio::test]
     async fn every_sender_waiting_for_room_gets_in_as_room_appears() {
         let (tx, mut rx) = channel(2);
-        let tx = Arc::new(tx);
         tx.try_send(text("m1")).unwrap();
         tx.try_send(text("m2")).unwrap();
         let waiting: Vec<_> = ["a", "b"]
@@ -337,6 +410,6 @@ mod tests {
             tx.try_send(text("x")).unwrap();
         }
         while rx.try_recv().is_some() {}
-        assert!(rx.shared.lock().queue.capacity() <= KEEP_CAPACITY);
+        assert!(lock(&rx.shared.state).queue.capacity() <= KEEP_CAPACITY);
     }
 }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::CloseCode;
+use tungstenite::Message;
+
+use crate::base::close::CloseCode;
 
 /// Something went wrong on a session: what `#[on_error]` receives.
 ///
@@ -113,3 +115,13 @@ pub enum SendError {
     #[error("the message does not encode: {0}")]
     Encode(Arc<str>),
 }
+
+/// What an event handler produces: a message to send back to the client, if any.
+///
+/// ```
+/// use wsendpoint::{IntoReply, Message, Outcome};
+///
+/// let outcome: Outcome = "pong".into_reply();
+/// assert_eq!(outcome.unwrap(), Some(Message::text("pong")));
+/// ```
+pub type Outcome = Result<Option<Message>, Error>;

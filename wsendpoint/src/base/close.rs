@@ -5,7 +5,8 @@ use std::fmt;
 
 use tungstenite::protocol::frame::coding::CloseCode as WireCode;
 
-use crate::{CloseFrame, Utf8Bytes};
+use tungstenite::protocol::CloseFrame;
+use tungstenite::Utf8Bytes;
 
 /// A WebSocket close status code, by its RFC 6455 name.
 ///

@@ -1,12 +1,18 @@
-//! What an `#[on_open]` or `#[on_message]` method may return, and how it reaches the client.
+//! What lifecycle methods may return: a reply from `#[on_open]` or `#[on_message]`
+//! ([`IntoReply`], and how it reaches the client), a verdict from `#[on_handshake]`
+//! ([`IntoAccept`]).
 
 use std::fmt::Display;
 
-use crate::endpoint::Outcome;
 use axum::body::Bytes;
 use serde::Serialize;
+use tungstenite::Message;
 
-use crate::{Error, Json, Message};
+use crate::base::error::{Error, Outcome};
+use crate::base::json::Json;
+use crate::endpoint::accept::Accept;
+use crate::endpoint::handler::Endpoint;
+use crate::http::reject::Reject;
 
 /// A return value that is sent back to the client as a message, or nothing for `()`: text for
 /// `String` and `Json<T>`, binary for `Vec<u8>` and `Bytes`.
@@ -85,5 +91,41 @@ impl<T: IntoReply> IntoReply for Option<T> {
 impl<T: IntoReply, E: Display> IntoReply for Result<T, E> {
     fn into_reply(self) -> Outcome {
         self.map_err(Error::handler)?.into_reply()
+    }
+}
+
+/// What `#[on_handshake]` may return: the handler (`Self`), an [`Accept<Self>`], or a `Result`
+/// of either with an error convertible into [`Reject`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the result of an `#[on_handshake]` method",
+    label = "return `Self`, `Accept<Self>`, or `Result<_, Reject>` of either",
+    note = "the error type must convert into `Reject`: `Reject`, `StatusCode` or `(StatusCode, String)`"
+)]
+pub trait IntoAccept<E> {
+    /// The verdict.
+    fn into_accept(self) -> Result<Accept<E>, Reject>;
+}
+
+impl<E: Endpoint> IntoAccept<E> for E {
+    fn into_accept(self) -> Result<Accept<E>, Reject> {
+        Ok(Accept::new(self))
+    }
+}
+
+impl<E: Endpoint> IntoAccept<E> for Accept<E> {
+    fn into_accept(self) -> Result<Accept<E>, Reject> {
+        Ok(self)
+    }
+}
+
+impl<E: Endpoint, R: Into<Reject>> IntoAccept<E> for Result<E, R> {
+    fn into_accept(self) -> Result<Accept<E>, Reject> {
+        self.map(Accept::new).map_err(Into::into)
+    }
+}
+
+impl<E: Endpoint, R: Into<Reject>> IntoAccept<E> for Result<Accept<E>, R> {
+    fn into_accept(self) -> Result<Accept<E>, Reject> {
+        self.map_err(Into::into)
     }
 }

@@ -1,15 +1,19 @@
 //! Endpoints registered by `#[server_endpoint]`, collected at start-up with `inventory`.
 
 use std::any::TypeId;
+use std::sync::Arc;
 
-use crate::{Endpoint, EndpointConfig, Hub};
+use crate::base::config::EndpointConfig;
+use crate::endpoint::handler::Endpoint;
+use crate::hub::context::Context;
+use crate::hub::route;
 
 /// One endpoint as `#[server_endpoint]` submits it: const-built, so it can live in a static.
 pub struct Registration {
     pub(crate) config: fn() -> EndpointConfig,
     pub(crate) type_id: fn() -> TypeId,
     pub(crate) type_name: fn() -> &'static str,
-    pub(crate) mount: fn(axum::Router, &Hub) -> axum::Router,
+    pub(crate) mount: fn(axum::Router, &Arc<Context>) -> axum::Router,
 }
 
 impl Registration {
@@ -19,7 +23,7 @@ impl Registration {
             config: config_of::<E>,
             type_id: TypeId::of::<E>,
             type_name: std::any::type_name::<E>,
-            mount: crate::upgrade::mount::<E>,
+            mount: route::mount::<E>,
         }
     }
 }

@@ -2,6 +2,10 @@
 
 use std::ops::{Deref, DerefMut};
 
+use tungstenite::Message;
+
+use crate::base::error::SendError;
+
 /// A JSON text message, as a parameter of `#[on_message]` (decoded into any
 /// `T: DeserializeOwned`) or as its return value (encoded from any `T: Serialize`).
 ///
@@ -51,10 +55,8 @@ impl<T> DerefMut for Json<T> {
 }
 
 /// `value` as a JSON text message, for the `send_json` family.
-pub(crate) fn message<T: serde::Serialize + ?Sized>(
-    value: &T,
-) -> Result<crate::Message, crate::SendError> {
+pub(crate) fn message<T: serde::Serialize + ?Sized>(value: &T) -> Result<Message, SendError> {
     serde_json::to_string(value)
-        .map(|text| crate::Message::Text(text.into()))
-        .map_err(|e| crate::SendError::Encode(e.to_string().into()))
+        .map(|text| Message::Text(text.into()))
+        .map_err(|e| SendError::Encode(e.to_string().into()))
 }

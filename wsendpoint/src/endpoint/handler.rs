@@ -2,19 +2,14 @@
 
 use std::future::Future;
 
-use crate::extract::{CloseEvent, ErrorEvent, MessageEvent, MessageKind, OpenEvent};
-use crate::state::StateMap;
-use crate::{Accept, EndpointConfig, Error, Handshake, Message, PathParams, Reject};
-
-/// What an event handler produces: a message to send back to the client, if any.
-///
-/// ```
-/// use wsendpoint::{IntoReply, Message, Outcome};
-///
-/// let outcome: Outcome = "pong".into_reply();
-/// assert_eq!(outcome.unwrap(), Some(Message::text("pong")));
-/// ```
-pub type Outcome = Result<Option<Message>, Error>;
+use crate::base::app_state::StateMap;
+use crate::base::config::EndpointConfig;
+use crate::base::error::{Error, Outcome};
+use crate::base::params::PathParams;
+use crate::endpoint::accept::Accept;
+use crate::endpoint::extract::{CloseEvent, ErrorEvent, MessageEvent, MessageKind, OpenEvent};
+use crate::http::handshake::Handshake;
+use crate::http::reject::Reject;
 
 /// A WebSocket endpoint: one instance per connection, driven through the four lifecycle events.
 ///

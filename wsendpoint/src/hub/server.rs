@@ -1,21 +1,15 @@
 //! [`Hub`]: the registered endpoints, their session pools, the router, serving and shutdown.
 
-use std::any::TypeId;
-use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::task_tracker::TaskTrackerToken;
-use tokio_util::task::TaskTracker;
 
-use crate::registry::{self, Registration};
-use crate::session::SessionId;
-use crate::state::StateMap;
-use crate::{Endpoint, SessionPool};
+use crate::endpoint::handler::Endpoint;
+use crate::hub::context::Context;
+use crate::hub::registry::{self, Registration};
+use crate::pool::session_pool::SessionPool;
 
 /// The endpoints of an application, their session pools, and the server that runs them.
 ///
@@ -46,16 +40,8 @@ use crate::{Endpoint, SessionPool};
 /// ```
 #[derive(Clone)]
 pub struct Hub {
-    inner: Arc<HubInner>,
-}
-
-struct HubInner {
-    registrations: Vec<&'static Registration>,
-    pools: RwLock<HashMap<TypeId, SessionPool>>,
-    next_session: AtomicU64,
-    state: RwLock<Arc<StateMap>>,
-    shutdown: CancellationToken,
-    connections: TaskTracker,
+    registrations: Arc<[&'static Registration]>,
+    context: Arc<Context>,
 }
 
 /// Two endpoints in one program claim the same route.
@@ -88,14 +74,8 @@ impl Hub {
             .map(|r| ((r.type_id)(), SessionPool::new((r.config)().route)))
             .collect();
         Ok(Hub {
-            inner: Arc::new(HubInner {
-                registrations,
-                pools: RwLock::new(pools),
-                next_session: AtomicU64::new(1),
-                state: RwLock::new(Arc::default()),
-                shutdown: CancellationToken::new(),
-                connections: TaskTracker::new(),
-            }),
+            registrations: registrations.into(),
+            context: Arc::new(Context::new(pools)),
         })
     }
 
@@ -118,55 +98,22 @@ impl Hub {
     /// # drop(hub);
     /// ```
     pub fn with_state<T: Clone + Send + Sync + 'static>(self, value: T) -> Self {
-        {
-            let mut state = self
-                .inner
-                .state
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            let mut next = StateMap::clone(&state);
-            next.insert(value);
-            *state = Arc::new(next);
-        }
+        self.context.add_state(value);
         self
-    }
-
-    /// The state handshakes see from now on.
-    pub(crate) fn state(&self) -> Arc<StateMap> {
-        self.inner
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 
     /// The session pool of endpoint `E`.
     pub fn sessions<E: Endpoint>(&self) -> SessionPool {
-        let id = TypeId::of::<E>();
-        if let Some(pool) = self
-            .inner
-            .pools
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-        {
-            return pool.clone();
-        }
-        self.inner
-            .pools
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(id)
-            .or_insert_with(|| SessionPool::new(E::CONFIG.route))
-            .clone()
+        self.context.pool::<E>()
     }
 
     /// A router with one route per endpoint; merge it with your own routes.
     pub fn router(&self) -> axum::Router {
-        self.inner
-            .registrations
+        self.registrations
             .iter()
-            .fold(axum::Router::new(), |router, r| (r.mount)(router, self))
+            .fold(axum::Router::new(), |router, r| {
+                (r.mount)(router, &self.context)
+            })
     }
 
     /// Serves [`router`](Self::router) on `listener` until [`shutdown`](Self::shutdown).
@@ -182,7 +129,7 @@ impl Hub {
         listener: TcpListener,
         router: axum::Router,
     ) -> std::io::Result<()> {
-        let stop = self.inner.shutdown.clone();
+        let stop = self.context.shutdown_token();
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
@@ -194,26 +141,12 @@ impl Hub {
     /// Closes every session with 1001 (going away), waits until each `on_close` ran, and makes
     /// new handshakes answer 503. Serving futures of this hub return.
     pub async fn shutdown(&self) {
-        self.inner.shutdown.cancel();
-        self.inner.connections.close();
-        self.inner.connections.wait().await;
+        self.context.shut_down().await;
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_shutting_down(&self) -> bool {
-        self.inner.shutdown.is_cancelled()
-    }
-
-    pub(crate) fn shutdown_token(&self) -> CancellationToken {
-        self.inner.shutdown.clone()
-    }
-
-    pub(crate) fn track_connection(&self) -> TaskTrackerToken {
-        self.inner.connections.token()
-    }
-
-    pub(crate) fn next_session_id(&self) -> SessionId {
-        SessionId(self.inner.next_session.fetch_add(1, Ordering::Relaxed))
+        self.context.is_shutting_down()
     }
 }
 
@@ -226,7 +159,6 @@ impl Default for Hub {
 impl fmt::Debug for Hub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let routes: Vec<_> = self
-            .inner
             .registrations
             .iter()
             .map(|r| (r.config)().route)

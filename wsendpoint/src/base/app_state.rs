@@ -6,6 +6,8 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use crate::base::error::Error;
+
 /// A value of the application's shared state, injected by type into any lifecycle method or
 /// `#[on_handshake]`: a job runner, a database pool, a token verifier.
 ///
@@ -80,10 +82,8 @@ impl fmt::Debug for StateMap {
 }
 
 /// The state value of type `T`, or the error naming the missing type.
-pub(crate) fn require<T: Clone + Send + Sync + 'static>(
-    state: &StateMap,
-) -> Result<T, crate::Error> {
+pub(crate) fn require<T: Clone + Send + Sync + 'static>(state: &StateMap) -> Result<T, Error> {
     state
         .get::<T>()
-        .ok_or(crate::Error::MissingState(std::any::type_name::<T>()))
+        .ok_or(Error::MissingState(std::any::type_name::<T>()))
 }

@@ -38,8 +38,15 @@
 
 use axum::body::Bytes;
 use serde::de::DeserializeOwned;
+use tungstenite::Message;
 
-use crate::{CloseReason, Error, Json, Message, Session, State};
+use crate::base::app_state::{self, State};
+use crate::base::close::CloseReason;
+use crate::base::error::Error;
+use crate::base::json::Json;
+use crate::http::handshake::Handshake;
+use crate::http::reject::Reject;
+use crate::pool::session::Session;
 
 /// The kind of a message that reaches `#[on_message]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -404,5 +411,30 @@ impl<'a> FromError<'a> for Error {
 impl<'a> FromClose<'a> for CloseReason {
     fn from_close(event: &CloseEvent<'a>) -> Result<Self, Error> {
         Ok(event.reason.clone())
+    }
+}
+
+/// A parameter type `#[on_handshake]` can receive.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a parameter of an `#[on_handshake]` function",
+    label = "not available in `#[on_handshake]`",
+    note = "`#[on_handshake]` accepts `&Handshake`, `State<T>` and path parameters bound by name"
+)]
+pub trait FromHandshake<'a>: Sized {
+    /// Takes the value out of the handshake, or refuses it.
+    fn from_handshake(handshake: &'a Handshake) -> Result<Self, Reject>;
+}
+
+impl<'a> FromHandshake<'a> for &'a Handshake {
+    fn from_handshake(handshake: &'a Handshake) -> Result<Self, Reject> {
+        Ok(handshake)
+    }
+}
+
+impl<'a, T: Clone + Send + Sync + 'static> FromHandshake<'a> for State<T> {
+    fn from_handshake(handshake: &'a Handshake) -> Result<Self, Reject> {
+        app_state::require::<T>(handshake.state_map())
+            .map_err(Reject::from)
+            .map(State)
     }
 }

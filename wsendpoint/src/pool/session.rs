@@ -2,31 +2,24 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
 use axum::http::Extensions;
 use serde::Serialize;
-use tokio::sync::Notify;
+use tungstenite::Message;
 
-use crate::outbound::{self, Refused};
-use crate::{
-    CloseCode, CloseReason, Error, Handshake, Message, Overflow, PathParams, SendError, SessionPool,
-};
-
-/// How a close requested on a session proceeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CloseStyle {
-    /// Send what is queued, then the close frame, and wait for the peer's answer.
-    Graceful,
-    /// Drop what is queued, send the close frame, and wait for the peer's answer (a replaced
-    /// session, a handler error).
-    Immediate,
-    /// Drop what is queued, try the close frame, and do not wait: the peer is not reading (a
-    /// slow consumer).
-    Abort,
-}
+use crate::base::app_state;
+use crate::base::close::{CloseCode, CloseReason};
+use crate::base::config::Overflow;
+use crate::base::error::{Error, SendError};
+use crate::base::json;
+use crate::base::params::PathParams;
+use crate::base::sync::lock;
+use crate::connection::outbound::{Refused, Sender};
+use crate::connection::state::Flush;
+use crate::http::handshake::Handshake;
+use crate::pool::members::{Member, Members};
 
 /// A session's id, unique within its [`Hub`](crate::Hub).
 ///
@@ -100,15 +93,11 @@ struct SessionInner {
     id: SessionId,
     key: Box<str>,
     handshake: Handshake,
-    outbound: outbound::Sender,
+    /// The outbound queue, and the connection's control: whether it is open, how to close it.
+    outbound: Sender,
     overflow: Overflow,
-    pool: SessionPool,
-    open: AtomicBool,
-    /// A close asked for and not yet taken by the connection.
-    close_request: Mutex<Option<(CloseReason, CloseStyle)>>,
-    close_requested: Notify,
-    /// Wakes senders waiting on a full queue when the session closes.
-    closed: Notify,
+    /// The index of the endpoint's sessions: see [`Session::pool`].
+    members: Arc<Members<Session>>,
     properties: Mutex<Extensions>,
     groups: Mutex<Vec<Box<str>>>,
 }
@@ -118,9 +107,9 @@ impl Session {
         id: SessionId,
         key: Box<str>,
         handshake: Handshake,
-        outbound: outbound::Sender,
+        outbound: Sender,
         overflow: Overflow,
-        pool: SessionPool,
+        members: Arc<Members<Session>>,
     ) -> Self {
         Session {
             inner: Arc::new(SessionInner {
@@ -129,11 +118,7 @@ impl Session {
                 handshake,
                 outbound,
                 overflow,
-                pool,
-                open: AtomicBool::new(true),
-                close_request: Mutex::new(None),
-                close_requested: Notify::new(),
-                closed: Notify::new(),
+                members,
                 properties: Mutex::new(Extensions::new()),
                 groups: Mutex::new(Vec::new()),
             }),
@@ -188,18 +173,13 @@ impl Session {
 
     /// A clone of the hub's state value of type `T`.
     pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Result<T, Error> {
-        crate::state::require(self.inner.handshake.state_map())
-    }
-
-    /// The pool of the endpoint this session belongs to, to reach other sessions.
-    pub fn pool(&self) -> &SessionPool {
-        &self.inner.pool
+        app_state::require(self.inner.handshake.state_map())
     }
 
     /// Whether the session still accepts messages: false once a close was requested or the
     /// connection ended.
     pub fn is_open(&self) -> bool {
-        self.inner.open.load(Ordering::Acquire)
+        self.inner.outbound.control().is_open()
     }
 
     /// Stores a typed property on the session, returning the previous value of that type.
@@ -219,14 +199,13 @@ impl Session {
 
     /// Joins `group` (a room) of the endpoint's pool; false if already in it or closed.
     pub fn join(&self, group: impl Into<String>) -> bool {
-        self.inner
-            .pool
-            .join_group(self, group.into().into_boxed_str())
+        let group = group.into().into_boxed_str();
+        self.inner.members.join(self, group)
     }
 
     /// Leaves `group`; false if not in it.
     pub fn leave(&self, group: &str) -> bool {
-        self.inner.pool.leave_group(self, group)
+        self.inner.members.leave(self, group)
     }
 
     /// The groups the session is in, in the order it joined them.
@@ -252,7 +231,7 @@ impl Session {
 
     /// Queues `value` encoded as a JSON text message; waits while the queue is full.
     pub async fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SendError> {
-        self.send(crate::json::message(value)?).await
+        self.send(json::message(value)?).await
     }
 
     /// Queues a ping; the client's pong reaches a `#[on_message]` method taking `Pong`.
@@ -262,20 +241,11 @@ impl Session {
 
     /// Queues any message; waits while the queue is full, and fails as soon as the session
     /// closes.
+    ///
+    /// # Cancel safety
+    /// Cancelling the future drops the message; nothing else is lost.
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
-        if !self.is_open() {
-            return Err(SendError::Closed);
-        }
-        // Fast path: room in the queue, no waiting (and no waiter registration).
-        let message = match self.inner.outbound.try_send_back(message) {
-            Ok(()) => return Ok(()),
-            Err((Refused::Closed, _)) => return Err(SendError::Closed),
-            Err((Refused::Full, back)) => back,
-        };
-        tokio::select! {
-            sent = self.inner.outbound.send(message) => sent.map_err(|_| SendError::Closed),
-            () = self.wait_closed() => Err(SendError::Closed),
-        }
+        self.inner.outbound.send(message).await.map_err(send_error)
     }
 
     /// Queues a text message if the queue has room.
@@ -290,21 +260,12 @@ impl Session {
 
     /// Queues `value` as JSON text if the queue has room.
     pub fn try_send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), SendError> {
-        self.try_send(crate::json::message(value)?)
+        self.try_send(json::message(value)?)
     }
 
     /// Queues any message if the queue has room: never waits.
     pub fn try_send(&self, message: Message) -> Result<(), SendError> {
-        if !self.is_open() {
-            return Err(SendError::Closed);
-        }
-        self.inner
-            .outbound
-            .try_send(message)
-            .map_err(|refused| match refused {
-                Refused::Full => SendError::Full,
-                Refused::Closed => SendError::Closed,
-            })
+        self.inner.outbound.try_send(message).map_err(send_error)
     }
 
     /// A pool send: never waits; a full queue applies the endpoint's overflow policy.
@@ -313,77 +274,26 @@ impl Session {
         if sent == Err(SendError::Full) && self.inner.overflow == Overflow::Close {
             tracing::debug!(session = %self.id(), "send queue full: closing the slow consumer");
             let reason = CloseReason::new(CloseCode::ViolatedPolicy, "send queue full");
-            self.request_close(reason, CloseStyle::Abort);
+            // Its queue is full because it does not read: what is queued cannot go out.
+            self.request_close(reason, Flush::Nothing);
         }
         sent
-    }
-
-    /// Queues a handler's reply: unlike [`send`](Self::send) it is accepted after the handler
-    /// asked to close, so the reply still goes out before the close frame.
-    pub(crate) async fn send_reply(&self, message: Message) -> Result<(), SendError> {
-        self.inner
-            .outbound
-            .send(message)
-            .await
-            .map_err(|_| SendError::Closed)
     }
 
     /// Closes the session with `reason`: messages already queued are sent first, then the close
     /// frame; `#[on_close]` runs once the close handshake ends. Later calls do nothing.
     pub fn close(&self, reason: CloseReason) {
-        self.request_close(reason, CloseStyle::Graceful);
+        self.request_close(reason, Flush::Queued);
     }
 
-    pub(crate) fn request_close(&self, reason: CloseReason, style: CloseStyle) {
-        let mut request = lock(&self.inner.close_request);
-        if request.is_none() && self.is_open() {
-            *request = Some((reason, style));
-            self.mark_closed();
-            self.inner.close_requested.notify_one();
-        }
+    /// Asks the connection to close; the first close asked for is the one carried out.
+    pub(crate) fn request_close(&self, reason: CloseReason, flush: Flush) {
+        self.inner.outbound.request_close(reason, flush);
     }
 
-    /// Ends the outbound queue: see [`outbound::Sender::end`].
-    pub(crate) fn end_outbound(&self, last: Option<Message>, drain: bool) {
-        self.inner.outbound.end(last, drain);
-    }
-
-    /// Waits until a close is requested, and takes its reason and style.
-    pub(crate) async fn close_requested(&self) -> (CloseReason, CloseStyle) {
-        loop {
-            if let Some(request) = lock(&self.inner.close_request).take() {
-                return request;
-            }
-            self.inner.close_requested.notified().await;
-        }
-    }
-
-    /// Marks the session closed: sends fail from now on, and waiting senders wake.
-    pub(crate) fn mark_closed(&self) {
-        self.inner.open.store(false, Ordering::Release);
-        self.inner.closed.notify_waiters();
-    }
-
-    async fn wait_closed(&self) {
-        loop {
-            let closed = self.inner.closed.notified();
-            tokio::pin!(closed);
-            closed.as_mut().enable();
-            if !self.is_open() {
-                return;
-            }
-            closed.await;
-        }
-    }
-
-    /// The groups list, for the pool's bookkeeping.
-    pub(crate) fn group_list(&self) -> MutexGuard<'_, Vec<Box<str>>> {
-        lock(&self.inner.groups)
-    }
-
-    /// Whether two handles are the same session.
-    pub(crate) fn same(&self, other: &Session) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+    /// The index of the endpoint's sessions that this one is in.
+    pub(crate) fn members(&self) -> &Arc<Members<Session>> {
+        &self.inner.members
     }
 
     fn properties(&self) -> MutexGuard<'_, Extensions> {
@@ -391,9 +301,30 @@ impl Session {
     }
 }
 
-/// Locks a mutex that guards plain data: a panic elsewhere cannot leave it inconsistent.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+impl Member for Session {
+    fn key(&self) -> &str {
+        &self.inner.key
+    }
+
+    fn is(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    fn is_open(&self) -> bool {
+        Session::is_open(self)
+    }
+
+    fn groups(&self) -> MutexGuard<'_, Vec<Box<str>>> {
+        lock(&self.inner.groups)
+    }
+}
+
+/// What a refused message means to the sender.
+fn send_error(refused: Refused) -> SendError {
+    match refused {
+        Refused::Full => SendError::Full,
+        Refused::Closed => SendError::Closed,
+    }
 }
 
 impl fmt::Debug for Session {

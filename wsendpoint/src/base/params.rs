@@ -4,7 +4,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::Error;
+use crate::base::error::Error;
 
 /// The path parameters of one connection, in template order, percent-decoded.
 ///
