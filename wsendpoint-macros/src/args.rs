@@ -147,7 +147,7 @@ impl Args {
     /// Checks every argument, recording each mistake in `ctxt`; the config when the route is
     /// valid (option errors are recorded, so the caller still fails).
     pub(crate) fn resolve(&self, ctxt: &Ctxt) -> Option<Config> {
-        let template = ctxt.ok(Template::from_lit(&self.template));
+        let template = Template::parse(&self.template, ctxt);
         let mut key_lit = None;
         let mut key_failed = false;
         let mut options = Options::default();
@@ -545,12 +545,7 @@ mod tests {
     /// The resolved config, or every error message.
     fn resolve(tokens: proc_macro2::TokenStream) -> Result<Config, Vec<String>> {
         let args = parse(tokens).map_err(|e| vec![e.to_string()])?;
-        let ctxt = Ctxt::new();
-        let config = args.resolve(&ctxt);
-        match ctxt.check() {
-            Ok(()) => Ok(config.expect("no error, so a config")),
-            Err(error) => Err(error.into_iter().map(|e| e.to_string()).collect()),
-        }
+        crate::ctxt::run_stage(|ctxt| args.resolve(ctxt))
     }
 
     fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {

@@ -99,7 +99,7 @@ fn one_method_per_role(view: &EndpointImpl<'_>, ctxt: &Ctxt) {
         let mut marked = view.handlers(role);
         let Some(first) = marked.next() else { continue };
         for again in marked {
-            let mut error = syn::Error::new_spanned(
+            ctxt.error_with_note(
                 again.roles[0].attr,
                 format!(
                     "duplicate `#[{}]`: `{}` already handles {}",
@@ -107,12 +107,9 @@ fn one_method_per_role(view: &EndpointImpl<'_>, ctxt: &Ctxt) {
                     first.ident(),
                     role.handles()
                 ),
-            );
-            error.combine(syn::Error::new_spanned(
                 first.roles[0].attr,
                 format!("first `#[{}]` here", role.name()),
-            ));
-            ctxt.syn_error(error);
+            );
         }
     }
 }
@@ -317,19 +314,16 @@ fn message_kinds(view: &EndpointImpl<'_>, params: &[&str], ctxt: &Ctxt) {
             }
         }
         for (owner, kinds) in clashes {
-            let mut error = syn::Error::new_spanned(
+            ctxt.error_with_note(
                 method.ident(),
                 format!(
                     "two `#[on_message]` methods take {kinds} messages: `{}` already does; \
                      an endpoint has at most one text, one binary and one pong handler",
                     owner.ident()
                 ),
-            );
-            error.combine(syn::Error::new_spanned(
                 owner.ident(),
                 format!("`{}` takes {kinds} messages here", owner.ident()),
-            ));
-            ctxt.syn_error(error);
+            );
         }
     }
 }
@@ -365,7 +359,8 @@ fn contains_impl_trait(ty: &Type) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use syn::parse_quote;
+    use proc_macro2::Span;
+    use syn::{parse_quote, LitStr};
 
     use super::*;
     use crate::template::Template;
@@ -373,19 +368,22 @@ mod tests {
     fn route(template: &str) -> Route {
         Route {
             written: template.to_owned(),
-            template: Template::parse(template).unwrap(),
+            template: crate::ctxt::run_stage(|ctxt| {
+                Template::parse(&LitStr::new(template, Span::call_site()), ctxt)
+            })
+            .unwrap(),
             key: None,
         }
     }
 
     fn errors_at(template: &str, item: ItemImpl) -> Vec<String> {
         let view = EndpointImpl::from_impl(&item);
-        let ctxt = Ctxt::new();
-        endpoint(&view, Some(&route(template)), &ctxt);
-        match ctxt.check() {
-            Ok(()) => Vec::new(),
-            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
-        }
+        let route = route(template);
+        let checked = crate::ctxt::run_stage(|ctxt| {
+            endpoint(&view, Some(&route), ctxt);
+            Some(())
+        });
+        checked.err().unwrap_or_default()
     }
 
     fn errors(item: ItemImpl) -> Vec<String> {

@@ -11,6 +11,8 @@ use std::collections::BTreeSet;
 use syn::ext::IdentExt;
 use syn::LitStr;
 
+use crate::ctxt::Ctxt;
+
 /// One `/`-separated piece of a route template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Segment {
@@ -27,33 +29,18 @@ pub(crate) struct Template {
 }
 
 impl Template {
-    /// Parses `template`, or returns every problem found in it, one message each.
-    pub(crate) fn parse(template: &str) -> Result<Template, Vec<String>> {
-        let mut errors = Vec::new();
-        let mut segments = Vec::new();
-        for raw in raw_segments(template, &mut errors) {
-            match segment(raw) {
-                Ok(segment) => segments.push(segment),
-                Err(message) => errors.push(message),
-            }
-        }
-        errors.extend(duplicate_params(&segments));
-        if errors.is_empty() {
-            Ok(Template { segments })
-        } else {
-            Err(errors)
-        }
-    }
-
-    /// Parses the template of `lit`, reporting all its problems as one error at the literal.
-    pub(crate) fn from_lit(lit: &LitStr) -> syn::Result<Template> {
-        Template::parse(&lit.value()).map_err(|messages| {
-            let mut errors = messages
+    /// Parses the template of `lit`, recording every problem found in it at the literal (its
+    /// text has no spans of its own); the template if there was none.
+    pub(crate) fn parse(lit: &LitStr, ctxt: &Ctxt) -> Option<Template> {
+        let template = lit.value();
+        let report = |message: String| ctxt.error_at(lit.span(), message);
+        ctxt.scope(|| {
+            let segments: Vec<Segment> = raw_segments(&template, &report)
                 .into_iter()
-                .map(|message| syn::Error::new(lit.span(), message));
-            let mut first = errors.next().expect("a failed parse has an error");
-            errors.for_each(|error| first.combine(error));
-            first
+                .filter_map(|raw| segment(raw).map_err(report).ok())
+                .collect();
+            duplicate_params(&segments, &report);
+            Template { segments }
         })
     }
 
@@ -112,14 +99,14 @@ impl Template {
 
 /// Splits off the leading `/` and the segments after it, reporting a missing leading `/` and a
 /// trailing `/` (allowed only for the root route).
-fn raw_segments<'t>(template: &'t str, errors: &mut Vec<String>) -> Vec<&'t str> {
+fn raw_segments<'t>(template: &'t str, report: &impl Fn(String)) -> Vec<&'t str> {
     if template == "/" {
         return Vec::new();
     }
     let rest = match template.strip_prefix('/') {
         Some(rest) => rest,
         None => {
-            errors.push(format!(
+            report(format!(
                 "the route template must start with `/`: write \"/{template}\""
             ));
             template
@@ -130,7 +117,7 @@ fn raw_segments<'t>(template: &'t str, errors: &mut Vec<String>) -> Vec<&'t str>
     }
     let rest = match rest.strip_suffix('/') {
         Some(trimmed) if !trimmed.is_empty() => {
-            errors.push(format!(
+            report(format!(
                 "trailing `/` in \"{template}\": only the root route \"/\" ends with `/`"
             ));
             trimmed
@@ -252,21 +239,19 @@ fn static_text(raw: &str) -> Result<&str, String> {
     }
 }
 
-/// One message per parameter name used more than once.
-fn duplicate_params(segments: &[Segment]) -> Vec<String> {
+/// Reports each parameter name used more than once, once.
+fn duplicate_params(segments: &[Segment], report: &impl Fn(String)) {
     let mut seen = BTreeSet::new();
     let mut reported = BTreeSet::new();
-    let mut errors = Vec::new();
     for segment in segments {
         if let Segment::Param(name) = segment {
             if !seen.insert(name) && reported.insert(name) {
-                errors.push(format!(
+                report(format!(
                     "duplicate path parameter `{name}`: each parameter needs its own name"
                 ));
             }
         }
     }
-    errors
 }
 
 /// `` `a`, `b` `` for messages.
@@ -282,12 +267,16 @@ pub(crate) fn backticked(names: &[&str]) -> String {
 mod tests {
     use super::*;
 
+    fn parse(template: &str) -> Result<Template, Vec<String>> {
+        crate::ctxt::run_stage(|ctxt| Template::parse(&lit(template), ctxt))
+    }
+
     fn ok(template: &str) -> Template {
-        Template::parse(template).unwrap_or_else(|e| panic!("{template}: {e:?}"))
+        parse(template).unwrap_or_else(|e| panic!("{template}: {e:?}"))
     }
 
     fn err(template: &str) -> Vec<String> {
-        match Template::parse(template) {
+        match parse(template) {
             Ok(parsed) => panic!("{template} parsed: {parsed:?}"),
             Err(errors) => errors,
         }
