@@ -6,38 +6,12 @@
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
-use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Token};
+use syn::{Expr, Ident, LitStr, Token};
 
 use crate::ctxt::Ctxt;
+use crate::options::{Given, KeyArg, Opt, Options};
 use crate::suggest::did_you_mean;
 use crate::template::{backticked, Template};
-use crate::units;
-
-/// Every argument after the template, in the order they are documented and emitted.
-const NAMES: &[&str] = &[
-    "key",
-    "allowed_origins",
-    "subprotocols",
-    "max_message_size",
-    "ping_interval",
-    "idle_timeout",
-    "send_queue",
-    "on_overflow",
-    "on_duplicate_key",
-    "on_decode_error",
-];
-
-/// `on_overflow`'s values, with the runtime's `Overflow` variants.
-const OVERFLOW: &[(&str, &str)] = &[("close", "Close"), ("drop_newest", "DropNewest")];
-/// `on_duplicate_key`'s values, with the runtime's `DuplicateKey` variants.
-const DUPLICATE_KEY: &[(&str, &str)] = &[
-    ("allow", "Allow"),
-    ("replace", "Replace"),
-    ("reject", "Reject"),
-];
-/// `on_decode_error`'s values, with the runtime's `DecodeErrors` variants.
-const DECODE_ERRORS: &[(&str, &str)] = &[("report", "Report"), ("close", "Close")];
 
 /// What the attribute says, as written: the route template, then `name = value` pairs.
 #[derive(Debug)]
@@ -80,7 +54,7 @@ impl Parse for ArgItem {
         if !input.peek(Ident) {
             return Err(input.error(format!(
                 "expected an argument `name = value`, one of {}",
-                backticked(NAMES)
+                backticked(&Opt::names())
             )));
         }
         let name: Ident = input.parse()?;
@@ -110,135 +84,63 @@ pub(crate) struct Route {
     pub(crate) key: Option<String>,
 }
 
-/// A value the user wrote, with the span it was written at.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Valued<T> {
-    pub(crate) value: T,
-    pub(crate) span: Span,
-}
-
-/// `allowed_origins`.
-#[derive(Debug)]
-pub(crate) enum Origins {
-    /// `"*"`, alone or in the list.
-    Any,
-    List(Vec<LitStr>),
-}
-
-/// The options the user gave; every one left out keeps the runtime's default.
-#[derive(Debug, Default)]
-pub(crate) struct Options {
-    pub(crate) allowed_origins: Option<Origins>,
-    pub(crate) subprotocols: Option<Vec<LitStr>>,
-    /// In bytes.
-    pub(crate) max_message_size: Option<Valued<u64>>,
-    /// In milliseconds; `None` for `"off"`.
-    pub(crate) ping_interval: Option<Valued<Option<u64>>>,
-    /// In milliseconds; `None` for `"off"`.
-    pub(crate) idle_timeout: Option<Valued<Option<u64>>>,
-    pub(crate) send_queue: Option<Valued<u64>>,
-    /// The runtime's variant names.
-    pub(crate) on_overflow: Option<Valued<&'static str>>,
-    pub(crate) on_duplicate_key: Option<Valued<&'static str>>,
-    pub(crate) on_decode_error: Option<Valued<&'static str>>,
-}
-
 impl Args {
     /// Checks every argument, recording each mistake in `ctxt`; the config when the route is
     /// valid (option errors are recorded, so the caller still fails).
     pub(crate) fn resolve(&self, ctxt: &Ctxt) -> Option<Config> {
         let template = Template::parse(&self.template, ctxt);
-        let mut key_lit = None;
-        let mut key_failed = false;
-        let mut options = Options::default();
-        let mut seen: Vec<&Ident> = Vec::new();
-        for item in &self.items {
-            let name = item.name.to_string();
-            if !NAMES.contains(&name.as_str()) {
-                ctxt.error_spanned_by(&item.name, unknown_argument(&name));
-                continue;
-            }
-            if let Some(first) = seen.iter().find(|seen| **seen == &item.name) {
-                let mut error = syn::Error::new(
-                    item.name.span(),
-                    format!("duplicate `{name}` argument: give each argument once"),
-                );
-                error.combine(syn::Error::new(
-                    first.span(),
-                    format!("first `{name}` here"),
-                ));
-                ctxt.syn_error(error);
-                continue;
-            }
-            seen.push(&item.name);
-            let value = &item.value;
-            match name.as_str() {
-                "key" => {
-                    key_lit = ctxt.ok(key(value));
-                    key_failed = key_lit.is_none();
-                }
-                "allowed_origins" => options.allowed_origins = ctxt.ok(origins(value)),
-                "subprotocols" => options.subprotocols = ctxt.ok(subprotocols(value)),
-                "max_message_size" => options.max_message_size = ctxt.ok(size(value)),
-                "ping_interval" => options.ping_interval = ctxt.ok(duration(&name, value)),
-                "idle_timeout" => options.idle_timeout = ctxt.ok(duration(&name, value)),
-                "send_queue" => options.send_queue = ctxt.ok(count(&name, value)),
-                "on_overflow" => options.on_overflow = ctxt.ok(choice(&name, value, OVERFLOW)),
-                "on_duplicate_key" => {
-                    options.on_duplicate_key = ctxt.ok(choice(&name, value, DUPLICATE_KEY));
-                }
-                "on_decode_error" => {
-                    options.on_decode_error = ctxt.ok(choice(&name, value, DECODE_ERRORS));
-                }
-                _ => unreachable!("every name in NAMES is handled"),
-            }
-        }
-        options.check_timeouts(ctxt);
+        let given = self.read(ctxt);
+        given.options.check_timeouts(ctxt);
+        let key = match given.key {
+            KeyArg::Default => None,
+            KeyArg::Named(lit) => Some(lit),
+            KeyArg::Invalid => return None,
+        };
         let template = template?;
-        if key_failed {
-            return None;
-        }
-        let key = ctxt.ok(template.key_param(key_lit.as_ref()))?;
+        let key = ctxt.ok(template.key_param(key.as_ref()))?;
         Some(Config {
             route: Route {
                 written: self.template.value(),
                 template,
                 key,
             },
-            options,
+            options: given.options,
         })
     }
-}
 
-impl Options {
-    /// An idle timeout no longer than the ping interval would close clients that answer every
-    /// ping.
-    fn check_timeouts(&self, ctxt: &Ctxt) {
-        let (Some(ping), Some(idle)) = (&self.ping_interval, &self.idle_timeout) else {
-            return;
-        };
-        let (Some(ping_ms), Some(idle_ms)) = (ping.value, idle.value) else {
-            return;
-        };
-        if idle_ms <= ping_ms {
-            ctxt.syn_error(syn::Error::new(
-                idle.span,
-                format!(
-                    "`idle_timeout` ({}) must be longer than `ping_interval` ({}): \
-                     a client that answers every ping would still be closed as idle",
-                    units::show_duration(idle_ms),
-                    units::show_duration(ping_ms)
-                ),
-            ));
+    /// Parses each option given once, in order; an unknown or repeated name is an error, and its
+    /// value is not read.
+    fn read(&self, ctxt: &Ctxt) -> Given {
+        let mut given = Given::default();
+        let mut seen: Vec<(Opt, &Ident)> = Vec::new();
+        for item in &self.items {
+            let name = item.name.to_string();
+            let Some(opt) = Opt::named(&name) else {
+                ctxt.error_spanned_by(&item.name, unknown_argument(&name));
+                continue;
+            };
+            if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == opt) {
+                ctxt.error_with_note(
+                    &item.name,
+                    format!("duplicate `{name}` argument: give each argument once"),
+                    first,
+                    format!("first `{name}` here"),
+                );
+                continue;
+            }
+            seen.push((opt, &item.name));
+            opt.parse(&item.value, ctxt, &mut given);
         }
+        given
     }
 }
 
 fn unknown_argument(name: &str) -> String {
+    let names = Opt::names();
     format!(
         "unknown argument `{name}`: expected one of {}{}",
-        backticked(NAMES),
-        did_you_mean(name, NAMES)
+        backticked(&names),
+        did_you_mean(name, &names)
     )
 }
 
@@ -256,287 +158,12 @@ fn template(input: ParseStream) -> syn::Result<LitStr> {
     Err(input.error(message))
 }
 
-/// `key = "room"`.
-fn key(value: &Expr) -> syn::Result<LitStr> {
-    lit_str(value).cloned().ok_or_else(|| {
-        syn::Error::new_spanned(
-            value,
-            "expected the name of a path parameter as a string literal: `key = \"room\"`",
-        )
-    })
-}
-
-/// `allowed_origins = "*"`, `= "https://app.example"` or `= ["https://a.example", ...]`.
-fn origins(value: &Expr) -> syn::Result<Origins> {
-    let expected = "expected `\"*\"` or a list of origins: \
-                    `allowed_origins = [\"https://app.example\"]`";
-    let errors = Errors::default();
-    let list = strings(value, expected, &errors).unwrap_or_default();
-    if list.is_empty() && errors.is_empty() {
-        return Err(syn::Error::new_spanned(
-            value,
-            "an empty list would refuse every browser: list the origins, write `\"*\"` for any, \
-             or leave `allowed_origins` out to allow the server's own origin only",
-        ));
-    }
-    for lit in list.iter().filter(|lit| lit.value() != "*") {
-        errors.check(lit, units::origin(&lit.value()));
-    }
-    errors.duplicates(&list, "origin", |a, b| a.eq_ignore_ascii_case(b));
-    errors.finish()?;
-    if list.iter().any(|lit| lit.value() == "*") {
-        return Ok(Origins::Any);
-    }
-    Ok(Origins::List(list))
-}
-
-/// `subprotocols = ["v2.json", "v1.json"]`.
-fn subprotocols(value: &Expr) -> syn::Result<Vec<LitStr>> {
-    let expected = "expected a list of subprotocol names, in order of preference: \
-                    `subprotocols = [\"v2.json\", \"v1.json\"]`";
-    let errors = Errors::default();
-    let list = strings(value, expected, &errors).unwrap_or_default();
-    if list.is_empty() && errors.is_empty() {
-        return Err(syn::Error::new_spanned(
-            value,
-            "an empty list names no subprotocol: list at least one, \
-             or leave `subprotocols` out",
-        ));
-    }
-    for lit in &list {
-        errors.check(lit, units::http_token(&lit.value()));
-    }
-    errors.duplicates(&list, "subprotocol", |a, b| a == b);
-    errors.finish()?;
-    Ok(list)
-}
-
-/// `max_message_size = "64KiB"` or `= 65536`.
-fn size(value: &Expr) -> syn::Result<Valued<u64>> {
-    let bytes = match literal(value) {
-        Some(Lit::Str(lit)) => {
-            units::size(&lit.value()).map_err(|message| syn::Error::new(lit.span(), message))?
-        }
-        Some(Lit::Int(lit)) => match lit.suffix() {
-            "" | "usize" => positive(lit, "max_message_size")?,
-            suffix => return Err(quote_unit(lit, suffix, "max_message_size")),
-        },
-        _ => {
-            return Err(syn::Error::new_spanned(
-                value,
-                format!("expected a size: {}", units::SIZE_FORMS),
-            ))
-        }
-    };
-    fits_usize(bytes, value)?;
-    Ok(Valued {
-        value: bytes,
-        span: value.span(),
-    })
-}
-
-/// `ping_interval = "20s"` or `= "off"`.
-fn duration(name: &str, value: &Expr) -> syn::Result<Valued<Option<u64>>> {
-    let millis = match literal(value) {
-        Some(Lit::Str(lit)) => units::duration(&lit.value())
-            .map_err(|message| syn::Error::new(lit.span(), format!("`{name}`: {message}")))?,
-        Some(Lit::Int(lit)) if !lit.suffix().is_empty() => {
-            return Err(quote_unit(lit, lit.suffix(), name))
-        }
-        _ => {
-            return Err(syn::Error::new_spanned(
-                value,
-                format!(
-                    "expected a duration: {}; `{name} = \"20s\"`",
-                    units::DURATION_FORMS
-                ),
-            ))
-        }
-    };
-    Ok(Valued {
-        value: millis,
-        span: value.span(),
-    })
-}
-
-/// `send_queue = 256`.
-fn count(name: &str, value: &Expr) -> syn::Result<Valued<u64>> {
-    let expected = format!("expected a number of messages, at least 1: `{name} = 256`");
-    let Some(Lit::Int(lit)) = literal(value) else {
-        return Err(syn::Error::new_spanned(value, expected));
-    };
-    if !matches!(lit.suffix(), "" | "usize") {
-        return Err(syn::Error::new(lit.span(), expected));
-    }
-    let count = positive(lit, name)?;
-    fits_usize(count, value)?;
-    Ok(Valued {
-        value: count,
-        span: value.span(),
-    })
-}
-
-/// `on_overflow = "close"`: one of `choices`, as the runtime's variant name.
-fn choice(
-    name: &str,
-    value: &Expr,
-    choices: &[(&str, &'static str)],
-) -> syn::Result<Valued<&'static str>> {
-    let names: Vec<&str> = choices.iter().map(|(written, _)| *written).collect();
-    let quoted = names
-        .iter()
-        .map(|name| format!("\"{name}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let Some(lit) = lit_str(value) else {
-        return Err(syn::Error::new_spanned(
-            value,
-            format!(
-                "expected a string, one of {quoted}: `{name} = \"{}\"`",
-                names[0]
-            ),
-        ));
-    };
-    let written = lit.value();
-    let Some((_, variant)) = choices.iter().find(|(choice, _)| *choice == written) else {
-        return Err(syn::Error::new(
-            lit.span(),
-            format!(
-                "unknown `{name}` value \"{written}\": expected one of {quoted}{}",
-                did_you_mean(&written, &names)
-            ),
-        ));
-    };
-    Ok(Valued {
-        value: variant,
-        span: lit.span(),
-    })
-}
-
-/// The strings of a string or a list of strings; each element that is not a string is an
-/// error in `errors`. `None` (with an error) when the value is neither.
-fn strings(value: &Expr, expected: &str, errors: &Errors) -> Option<Vec<LitStr>> {
-    if let Some(lit) = lit_str(value) {
-        return Some(vec![lit.clone()]);
-    }
-    let Expr::Array(array) = peel(value) else {
-        errors.add(syn::Error::new_spanned(value, expected));
-        return None;
-    };
-    let mut list = Vec::new();
-    for elem in &array.elems {
-        match lit_str(elem) {
-            Some(lit) => list.push(lit.clone()),
-            None => errors.add(syn::Error::new_spanned(elem, expected)),
-        }
-    }
-    Some(list)
-}
-
-/// An integer literal's value, at least 1.
-fn positive(lit: &LitInt, name: &str) -> syn::Result<u64> {
-    let value = lit.base10_parse::<u64>()?;
-    if value == 0 {
-        return Err(syn::Error::new(
-            lit.span(),
-            format!("`{name}` must be at least 1"),
-        ));
-    }
-    Ok(value)
-}
-
-fn fits_usize(value: u64, at: &Expr) -> syn::Result<()> {
-    usize::try_from(value)
-        .map(drop)
-        .map_err(|_| syn::Error::new_spanned(at, "too large: the value must fit in `usize`"))
-}
-
-/// `20s` written as a number with a suffix: the unit goes inside a string.
-fn quote_unit(lit: &LitInt, suffix: &str, name: &str) -> syn::Error {
-    syn::Error::new(
-        lit.span(),
-        format!(
-            "write the unit inside a string: `{name} = \"{}{suffix}\"`",
-            lit.base10_digits()
-        ),
-    )
-}
-
-fn literal(value: &Expr) -> Option<&Lit> {
-    match peel(value) {
-        Expr::Lit(ExprLit { lit, attrs }) if attrs.is_empty() => Some(lit),
-        _ => None,
-    }
-}
-
-fn lit_str(value: &Expr) -> Option<&LitStr> {
-    match literal(value) {
-        Some(Lit::Str(lit)) => Some(lit),
-        _ => None,
-    }
-}
-
-/// The expression inside invisible groups (a `$value:expr` from a `macro_rules!`).
-fn peel(value: &Expr) -> &Expr {
-    match value {
-        Expr::Group(group) => peel(&group.expr),
-        Expr::Paren(paren) => peel(&paren.expr),
-        _ => value,
-    }
-}
-
-/// Errors of the elements of one value, combined.
-#[derive(Default)]
-struct Errors(std::cell::RefCell<Option<syn::Error>>);
-
-impl Errors {
-    fn add(&self, error: syn::Error) {
-        let mut errors = self.0.borrow_mut();
-        match errors.as_mut() {
-            Some(first) => first.combine(error),
-            None => *errors = Some(error),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.borrow().is_none()
-    }
-
-    fn check(&self, lit: &LitStr, result: Result<(), String>) {
-        if let Err(message) = result {
-            self.add(syn::Error::new(lit.span(), message));
-        }
-    }
-
-    /// An error at each element equal to an earlier one.
-    fn duplicates(&self, list: &[LitStr], what: &str, same: impl Fn(&str, &str) -> bool) {
-        for (at, lit) in list.iter().enumerate() {
-            let value = lit.value();
-            if list[..at]
-                .iter()
-                .any(|earlier| same(&earlier.value(), &value))
-            {
-                self.add(syn::Error::new(
-                    lit.span(),
-                    format!("duplicate {what} \"{value}\""),
-                ));
-            }
-        }
-    }
-
-    fn finish(self) -> syn::Result<()> {
-        match self.0.into_inner() {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use quote::quote;
 
     use super::*;
+    use crate::options::Origins;
 
     fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Args> {
         syn::parse2(tokens)

@@ -23,10 +23,11 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Ident, Item, ItemImpl, LitInt, LitStr, ReturnType, Type};
 
-use crate::args::{Args, Config, Origins, Route, Valued};
+use crate::args::{Args, Config, Route};
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::model::{strip_role_attrs, Arg, EndpointImpl, Method, Receiver, Role};
+use crate::options::{Origins, Valued};
 use crate::paths::{self, AbsPath};
 use crate::types;
 

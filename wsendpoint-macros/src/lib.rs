@@ -3,17 +3,19 @@
 //! the runtime through `::wsendpoint::__private` only.
 //!
 //! The pipeline lives behind one-line entry points, on `proc_macro2` token streams so it runs in
-//! unit tests: the attribute arguments (`args.rs`, with the option literals in `units.rs`) and
-//! the route template (`template.rs`) are parsed, the `impl` block is viewed as methods with
-//! roles (`model.rs`, with what types say in `types.rs`), every misuse is collected (`check.rs`,
-//! `ctxt.rs`, near misses in `suggest.rs`), then the `Endpoint` impl is generated (`expand.rs`,
-//! naming runtime items through `paths.rs`).
+//! unit tests: the attribute arguments (`args.rs`, with the table of options in `options.rs` and
+//! their literals in `units.rs`) and the route template (`template.rs`) are parsed, the `impl`
+//! block is viewed as methods with roles (`model.rs`, with what types say in `types.rs`), every
+//! misuse is checked (`check.rs`, near misses in `suggest.rs`), then the `Endpoint` impl is
+//! generated (`expand.rs`, naming runtime items through `paths.rs`). Every stage records its
+//! errors in one accumulator (`ctxt.rs`), so one build reports them all.
 
 mod args;
 mod check;
 mod ctxt;
 mod expand;
 mod model;
+mod options;
 mod paths;
 mod suggest;
 mod template;
@@ -49,7 +51,8 @@ use proc_macro::TokenStream;
 /// | `allowed_origins` | `"*"`, or a list of origins `["https://app.example"]` (default: the server's own origin) |
 /// | `subprotocols` | the subprotocols spoken, in order of preference: `["v2.json", "v1.json"]` |
 /// | `max_message_size` | `"64KiB"` (units B, KB, KiB, MB, MiB) or a number of bytes `65536` |
-/// | `ping_interval`, `idle_timeout` | `"20s"` (units ms, s, m, h) or `"off"`; the idle timeout must be longer than the ping interval |
+/// | `ping_interval` | how often the server pings: `"20s"` (units ms, s, m, h) or `"off"` |
+/// | `idle_timeout` | how long a client may send nothing before it is closed: `"2m"` or `"off"`; it must be longer than the ping interval |
 /// | `send_queue` | the outbound queue's capacity in messages: `256` |
 /// | `on_overflow` | `"close"` (1008) or `"drop_newest"`: what a send to a full queue does |
 /// | `on_duplicate_key` | `"allow"`, `"replace"` or `"reject"`: what a second session under one key does |
