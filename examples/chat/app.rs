@@ -20,10 +20,8 @@
 //! join that failed (a WebSocket client never sees the 409 itself).
 //!
 //! This file can be compiled into a test with `#[path]`, like the mining app: it does not
-//! depend on `main.rs`, and its own `#[path]`s are relative to this file.
-
-#[path = "../mining/assets.rs"]
-mod assets;
+//! depend on `main.rs`. What it shares with the other demos comes from the `examples-shared`
+//! crate.
 
 use std::sync::Arc;
 
@@ -32,11 +30,10 @@ use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use examples_shared::assets::{self, Asset};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wsendpoint::prelude::*;
-
-use assets::Asset;
 
 /// The longest nickname, in characters.
 pub const MAX_NICK_CHARS: usize = 32;
@@ -45,7 +42,7 @@ pub const MAX_ROOM_CHARS: usize = 64;
 /// The longest message, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
 
-/// The chat page and what it loads; `/websocket.js` and `/style.css` are the mining demo's.
+/// The chat page and what it loads; `/websocket.js` and `/style.css` are the shared ones.
 static ASSETS: [Asset; 4] = assets::page(
     include_str!("static/index.html"),
     include_str!("static/app.js"),

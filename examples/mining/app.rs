@@ -17,10 +17,9 @@
 //! `{"type":"error","msg":…}` for a message the endpoint does not understand.
 //!
 //! This file is also compiled into the black-box tests (`#[path = "../examples/mining/app.rs"]`),
-//! so it must not depend on `main.rs`, and the paths below are relative to this file.
+//! so it must not depend on `main.rs`, and the paths below are relative to this file. What it
+//! shares with the other demos comes from the `examples-shared` crate.
 
-#[path = "assets.rs"]
-mod assets;
 #[path = "miner.rs"]
 pub mod miner;
 
@@ -36,12 +35,11 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use examples_shared::assets::{self, Asset};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::mpsc;
 use wsendpoint::prelude::*;
-
-use assets::Asset;
 
 /// The demo page and what it loads, embedded so the example is a single binary that runs from
 /// any directory.

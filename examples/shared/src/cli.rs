@@ -1,8 +1,6 @@
 //! The command line and start-up of the demo servers (mining, chat): `--port N`, `--host ADDR`,
-//! `--help`, logging, and a graceful shutdown on Ctrl-C.
-//!
-//! Shared by `#[path]` (the chat example includes this file) so that both demos start, log and
-//! stop the same way.
+//! `--help`, logging, and a graceful shutdown on Ctrl-C, so that both demos start, log and stop
+//! the same way.
 
 use std::process::ExitCode;
 
