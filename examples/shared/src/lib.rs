@@ -2,7 +2,9 @@
 //!
 //! - [`cli`]: the command line (`--port N`, `--host ADDR`, `--help`), logging, and
 //!   [`cli::run`], which serves a demo until Ctrl-C;
-//! - [`assets`]: the demo pages' embedded files, the client module and stylesheet they share.
+//! - [`assets`]: the demo pages' embedded files, the client module and stylesheet they share;
+//! - [`http`]: the JSON error body and the 404 fallback;
+//! - [`heartbeat`]: the client's ping and the answer to it.
 //!
 //! A small crate rather than a file each demo includes with `#[path]`: it builds once, the
 //! `app.rs` files that the black-box tests compile reach it by name like any dependency, an
@@ -11,3 +13,5 @@
 
 pub mod assets;
 pub mod cli;
+pub mod heartbeat;
+pub mod http;
