@@ -1,6 +1,7 @@
-//! The command line and start-up of the demo servers (mining, chat): `--port N`, `--host ADDR`,
-//! `--help`, logging, and a graceful shutdown on Ctrl-C, so that both demos start, log and stop
-//! the same way.
+//! The command line and start-up of the example servers, so that they all start, log and stop
+//! the same way: [`CommandLine`] reads `--port N`, `--host ADDR` and `--help`, [`init_logging`]
+//! sets up logging, and [`run`] serves a [`Demo`] (mining, chat) with both and a graceful
+//! shutdown on Ctrl-C. echo, which serves with `wsendpoint::serve`, uses the first two.
 
 use std::process::ExitCode;
 
@@ -19,6 +20,13 @@ pub struct Options {
     pub port: u16,
 }
 
+impl Options {
+    /// The address to bind, as `TcpListener::bind` and `wsendpoint::serve` take it.
+    pub fn addr(&self) -> (&str, u16) {
+        (&self.host, self.port)
+    }
+}
+
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cli {
@@ -26,43 +34,78 @@ pub enum Cli {
     Help,
 }
 
-/// Parses `--port N`, `--port=N`, `--host ADDR`, `--host=ADDR` and `--help`; the error is a
-/// sentence for the user.
-pub fn parse_args(
-    args: impl IntoIterator<Item = String>,
-    default_port: u16,
-) -> Result<Cli, String> {
-    let mut options = Options {
-        host: DEFAULT_HOST.to_owned(),
-        port: default_port,
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg, None),
+/// A server's command line: its name, its `--help` text, and what its arguments may set.
+pub struct CommandLine<'a> {
+    /// Starts every error message.
+    pub name: &'a str,
+    /// What `--help` prints, and an error after itself.
+    pub usage: &'a str,
+    pub default_port: u16,
+    /// Whether `--host ADDR` is accepted; without it the server binds [`DEFAULT_HOST`].
+    pub host_flag: bool,
+}
+
+impl CommandLine<'_> {
+    /// Parses `--port N`, `--port=N`, `--help` and, with [`host_flag`](Self::host_flag),
+    /// `--host ADDR`, `--host=ADDR`; the error is a sentence for the user.
+    pub fn parse(&self, args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
+        let mut options = Options {
+            host: DEFAULT_HOST.to_owned(),
+            port: self.default_port,
         };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Cli::Help),
-            "--port" => {
-                let raw = value("--port")?;
-                options.port = raw
-                    .parse()
-                    .map_err(|_| format!("--port must be a number from 0 to 65535, got {raw:?}"))?;
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => {
+                    (flag.to_owned(), Some(value.to_owned()))
+                }
+                _ => (arg, None),
+            };
+            let mut value = |name: &str| {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match flag.as_str() {
+                "-h" | "--help" => return Ok(Cli::Help),
+                "--port" => {
+                    let raw = value("--port")?;
+                    options.port = raw.parse().map_err(|_| {
+                        format!("--port must be a number from 0 to 65535, got {raw:?}")
+                    })?;
+                }
+                "--host" if self.host_flag => options.host = value("--host")?,
+                other => return Err(format!("unexpected argument {other:?}")),
             }
-            "--host" => options.host = value("--host")?,
-            other => return Err(format!("unexpected argument {other:?}")),
+        }
+        Ok(Cli::Run(options))
+    }
+
+    /// The options the process's arguments ask for. On `--help` (printed) or an error (printed
+    /// with the usage), the code to exit with instead: 0 or 2.
+    pub fn options(&self) -> Result<Options, ExitCode> {
+        match self.parse(std::env::args().skip(1)) {
+            Ok(Cli::Run(options)) => Ok(options),
+            Ok(Cli::Help) => {
+                println!("{}", self.usage);
+                Err(ExitCode::SUCCESS)
+            }
+            Err(message) => {
+                eprintln!("{}: {message}\n\n{}", self.name, self.usage);
+                Err(ExitCode::from(2))
+            }
         }
     }
-    Ok(Cli::Run(options))
+}
+
+/// Logs to stderr at `RUST_LOG`'s level, `info` when it is unset or invalid.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
 }
 
 /// A demo server: its name (for messages), what it serves (for `--help`), its default port and
@@ -104,22 +147,18 @@ Log level: RUST_LOG (default info), e.g. RUST_LOG=debug."
 /// Runs `demo` with the process's arguments until Ctrl-C, which closes every session with 1001
 /// (and lets the app's work stop) before the process exits.
 pub async fn run(demo: Demo) -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1), demo.default_port) {
-        Ok(Cli::Run(options)) => options,
-        Ok(Cli::Help) => {
-            println!("{}", demo.usage());
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("{}: {message}\n\n{}", demo.name, demo.usage());
-            return ExitCode::from(2);
-        }
+    let usage = demo.usage();
+    let command_line = CommandLine {
+        name: demo.name,
+        usage: &usage,
+        default_port: demo.default_port,
+        host_flag: true,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    let options = match command_line.options() {
+        Ok(options) => options,
+        Err(exit) => return exit,
+    };
+    init_logging();
 
     let hub = match Hub::try_new() {
         Ok(hub) => hub,
@@ -128,7 +167,7 @@ pub async fn run(demo: Demo) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match TcpListener::bind((options.host.as_str(), options.port)).await {
+    let listener = match TcpListener::bind(options.addr()).await {
         Ok(listener) => listener,
         Err(error) => {
             tracing::error!(host = %options.host, port = options.port, %error, "cannot listen");
@@ -162,8 +201,21 @@ pub async fn run(demo: Demo) -> ExitCode {
 mod tests {
     use super::*;
 
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| arg.to_string()).collect()
+    }
+
     fn parse(args: &[&str]) -> Result<Cli, String> {
-        parse_args(args.iter().map(|arg| arg.to_string()), 8090)
+        command_line(8090, true).parse(strings(args))
+    }
+
+    fn command_line(default_port: u16, host_flag: bool) -> CommandLine<'static> {
+        CommandLine {
+            name: "demo",
+            usage: "Usage: demo",
+            default_port,
+            host_flag,
+        }
     }
 
     #[test]
@@ -194,7 +246,7 @@ mod tests {
             }))
         );
         assert_eq!(
-            parse_args(Vec::new(), 8091),
+            command_line(8091, true).parse(Vec::new()),
             Ok(Cli::Run(Options {
                 host: "127.0.0.1".into(),
                 port: 8091
@@ -221,5 +273,24 @@ mod tests {
             .unwrap_err()
             .contains("0 to 65535"));
         assert!(parse(&["--verbose"]).unwrap_err().contains("--verbose"));
+    }
+
+    #[test]
+    fn without_the_host_flag_a_host_is_an_unexpected_argument() {
+        let command_line = command_line(8080, false);
+        for args in [&["--host", "0.0.0.0"][..], &["--host=0.0.0.0"], &["--host"]] {
+            assert_eq!(
+                command_line.parse(strings(args)),
+                Err(r#"unexpected argument "--host""#.to_owned()),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            command_line.parse(strings(&["--port=9000"])),
+            Ok(Cli::Run(Options {
+                host: "127.0.0.1".into(),
+                port: 9000
+            }))
+        );
     }
 }
