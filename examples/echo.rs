@@ -7,19 +7,26 @@
 //!
 //! It uses the one-liner [`wsendpoint::serve`], which serves every `#[server_endpoint]` of the
 //! program and shuts down gracefully on Ctrl-C. Binary messages are refused with close code
-//! 1003, because the endpoint declares only a text handler.
+//! 1003, because the endpoint declares only a text handler. Its command line and logging are
+//! the other examples' (`examples-shared`), without `--host`: it always binds 127.0.0.1.
 
 use std::process::ExitCode;
 
-use tracing_subscriber::EnvFilter;
+use examples_shared::cli::{self, CommandLine};
 use wsendpoint::prelude::*;
-
-const DEFAULT_PORT: u16 = 8080;
 
 const USAGE: &str = "\
 Usage: echo [--port N]
 
 Serves a WebSocket echo endpoint on ws://127.0.0.1:N/echo (default port 8080).";
+
+/// `--port N` (default 8080, as [`USAGE`] says) and `--help`.
+const COMMAND_LINE: CommandLine<'static> = CommandLine {
+    name: "echo",
+    usage: USAGE,
+    default_port: 8080,
+    host_flag: false,
+};
 
 /// Sends every text message back to its sender.
 #[derive(Default)]
@@ -33,49 +40,60 @@ impl Echo {
     }
 }
 
-/// The port from `--port N` / `--port=N`, `None` for `--help`; the error is for the user.
-fn parse_port(args: impl IntoIterator<Item = String>) -> Result<Option<u16>, String> {
-    let mut port = DEFAULT_PORT;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let raw = match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--port" => args.next().ok_or("--port needs a value")?,
-            _ => match arg.strip_prefix("--port=") {
-                Some(raw) => raw.to_owned(),
-                None => return Err(format!("unexpected argument {arg:?}")),
-            },
-        };
-        port = raw
-            .parse()
-            .map_err(|_| format!("--port must be a number from 0 to 65535, got {raw:?}"))?;
-    }
-    Ok(Some(port))
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let port = match parse_port(std::env::args().skip(1)) {
-        Ok(Some(port)) => port,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("echo: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let options = match COMMAND_LINE.options() {
+        Ok(options) => options,
+        Err(exit) => return exit,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    match wsendpoint::serve(("127.0.0.1", port)).await {
+    cli::init_logging();
+    match wsendpoint::serve(options.addr()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(port, %error, "echo server failed");
+            tracing::error!(port = options.port, %error, "echo server failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use examples_shared::cli::{Cli, Options};
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        COMMAND_LINE.parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    fn port(port: u16) -> Result<Cli, String> {
+        Ok(Cli::Run(Options {
+            host: "127.0.0.1".into(),
+            port,
+        }))
+    }
+
+    #[test]
+    fn takes_a_port_in_both_spellings_and_binds_loopback() {
+        assert_eq!(parse(&[]), port(8080));
+        assert_eq!(parse(&["--port", "9000"]), port(9000));
+        assert_eq!(parse(&["--port=9000"]), port(9000));
+        assert_eq!(parse(&["--port", "1", "-h"]), Ok(Cli::Help));
+        assert!(parse(&["--port", "x"]).unwrap_err().contains("0 to 65535"));
+    }
+
+    #[test]
+    fn takes_no_host() {
+        assert_eq!(
+            parse(&["--host", "0.0.0.0"]),
+            Err(r#"unexpected argument "--host""#.to_owned())
+        );
+    }
+
+    #[test]
+    fn the_help_gives_the_default_port() {
+        let default = format!("(default port {})", COMMAND_LINE.default_port);
+        assert!(USAGE.contains(&default), "{USAGE}");
+        assert!(!USAGE.contains("--host"), "{USAGE}");
     }
 }

@@ -20,23 +20,20 @@
 //! join that failed (a WebSocket client never sees the 409 itself).
 //!
 //! This file can be compiled into a test with `#[path]`, like the mining app: it does not
-//! depend on `main.rs`, and its own `#[path]`s are relative to this file.
-
-#[path = "../mining/assets.rs"]
-mod assets;
+//! depend on `main.rs`. What it shares with the other demos comes from the `examples-shared`
+//! crate.
 
 use std::sync::Arc;
 
 use axum::extract::Path;
-use axum::http::{Method, Uri};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use examples_shared::assets::{self, Asset};
+use examples_shared::heartbeat;
+use examples_shared::http::not_found;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wsendpoint::prelude::*;
-
-use assets::Asset;
 
 /// The longest nickname, in characters.
 pub const MAX_NICK_CHARS: usize = 32;
@@ -45,7 +42,7 @@ pub const MAX_ROOM_CHARS: usize = 64;
 /// The longest message, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
 
-/// The chat page and what it loads; `/websocket.js` and `/style.css` are the mining demo's.
+/// The chat page and what it loads; `/websocket.js` and `/style.css` are the shared ones.
 static ASSETS: [Asset; 4] = assets::page(
     include_str!("static/index.html"),
     include_str!("static/app.js"),
@@ -149,8 +146,10 @@ impl ChatSocket {
     /// `{"type":"say","text":…}` goes to the room; pings get a pong; anything else an error.
     #[on_message]
     async fn message(&mut self, session: &Session, text: &str) -> Option<String> {
+        if heartbeat::is_ping(text) {
+            return Some(heartbeat::PONG.to_owned());
+        }
         let text = match parse_command(text) {
-            Ok(Command::Ping) => return Some(Notice::Pong.to_json()),
             Ok(Command::Say { text }) => text,
             Err(message) => return Some(Notice::Error { msg: &message }.to_json()),
         };
@@ -183,26 +182,22 @@ impl ChatSocket {
     }
 }
 
-/// What a client may send.
+/// What a client may send, besides the heartbeat.
 #[derive(Debug, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Command {
-    Ping,
     Say { text: String },
 }
 
-/// `"ping"` as plain text or a JSON command; the error is a sentence for the client.
+/// A JSON command; the error is a sentence for the client.
 fn parse_command(text: &str) -> Result<Command, String> {
-    if text.trim() == "ping" {
-        return Ok(Command::Ping);
-    }
     serde_json::from_str(text).map_err(|_| {
         r#"unknown command: send {"type":"say","text":"..."} or {"type":"ping"}"#.to_owned()
     })
 }
 
 /// What the server sends: to a room (message, join, leave, online) or to one client (hello,
-/// pong, error). Serialized with `type` first.
+/// error; the pong is [`heartbeat::PONG`]). Serialized with `type` first.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Notice<'a> {
@@ -211,7 +206,6 @@ enum Notice<'a> {
     Leave { nick: &'a str },
     Online { nicks: Vec<String> },
     Hello { room: &'a str, nick: &'a str },
-    Pong,
     Error { msg: &'a str },
 }
 
@@ -297,11 +291,6 @@ fn check_text(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn not_found(method: Method, uri: Uri) -> Response {
-    let body = json!({ "error": format!("no route for {method} {uri}") });
-    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,8 +339,6 @@ mod tests {
 
     #[test]
     fn understands_its_commands() {
-        assert_eq!(parse_command("ping"), Ok(Command::Ping));
-        assert_eq!(parse_command(r#"{"type":"ping"}"#), Ok(Command::Ping));
         assert_eq!(
             parse_command(r#"{"type":"say","text":"hi"}"#),
             Ok(Command::Say { text: "hi".into() })
@@ -401,7 +388,6 @@ mod tests {
             }),
             r#"{"type":"hello","room":"lobby","nick":"ada"}"#
         );
-        assert_eq!(json(Notice::Pong), r#"{"type":"pong"}"#);
         assert_eq!(
             json(Notice::Error { msg: "no" }),
             r#"{"type":"error","msg":"no"}"#

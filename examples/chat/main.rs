@@ -4,16 +4,16 @@
 //! ```text
 //! cargo run --example chat                    # http://127.0.0.1:8091/
 //! cargo run --example chat -- --port 9001 --host 0.0.0.0
-//! cargo test --example chat                   # unit tests of app.rs and the shared cli.rs
+//! cargo test --example chat                   # unit tests of app.rs
 //! ```
 //!
 //! Open `http://127.0.0.1:8091/?room=lobby&nick=ada` in one tab and `...&nick=bob` in another.
 
 mod app;
-#[path = "../mining/cli.rs"]
-mod cli;
 
 use std::process::ExitCode;
+
+use examples_shared::cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {

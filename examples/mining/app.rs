@@ -17,10 +17,9 @@
 //! `{"type":"error","msg":…}` for a message the endpoint does not understand.
 //!
 //! This file is also compiled into the black-box tests (`#[path = "../examples/mining/app.rs"]`),
-//! so it must not depend on `main.rs`, and the paths below are relative to this file.
+//! so it must not depend on `main.rs`, and the paths below are relative to this file. What it
+//! shares with the other demos comes from the `examples-shared` crate.
 
-#[path = "assets.rs"]
-mod assets;
 #[path = "miner.rs"]
 pub mod miner;
 
@@ -32,16 +31,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use examples_shared::assets::{self, Asset};
+use examples_shared::heartbeat;
+use examples_shared::http::{error_response, not_found};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::mpsc;
 use wsendpoint::prelude::*;
-
-use assets::Asset;
 
 /// The demo page and what it loads, embedded so the example is a single binary that runs from
 /// any directory.
@@ -91,14 +91,14 @@ impl MiningSocket {
     /// Answers the heartbeat; jobs are started over HTTP, so nothing else is expected here.
     #[on_message]
     fn message(&mut self, text: &str) -> String {
-        match parse_command(text) {
-            Some(Command::Ping) => json!({ "type": "pong" }).to_string(),
-            None => json!({
-                "type": "error",
-                "msg": "unknown command: send \"ping\" or {\"type\":\"ping\"}; start jobs with POST /mine/<key>?difficulty=N",
-            })
-            .to_string(),
+        if heartbeat::is_ping(text) {
+            return heartbeat::PONG.to_owned();
         }
+        json!({
+            "type": "error",
+            "msg": "unknown command: send \"ping\" or {\"type\":\"ping\"}; start jobs with POST /mine/<key>?difficulty=N",
+        })
+        .to_string()
     }
 
     /// Logs only: the session already left the pool, and a running job for its key keeps
@@ -113,22 +113,6 @@ impl MiningSocket {
     async fn error(&mut self, session: &Session, error: wsendpoint::Error) {
         tracing::warn!(session = %session.id(), key = session.key(), %error, "session error");
     }
-}
-
-/// What a client may send over the WebSocket.
-#[derive(Debug, Deserialize, PartialEq, Eq)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum Command {
-    Ping,
-}
-
-/// `"ping"` as plain text (the simplest heartbeat a client can send) or a JSON command;
-/// `None` otherwise.
-fn parse_command(text: &str) -> Option<Command> {
-    if text.trim() == "ping" {
-        return Some(Command::Ping);
-    }
-    serde_json::from_str(text).ok()
 }
 
 /// The state of the HTTP routes.
@@ -207,17 +191,6 @@ fn parse_difficulty(raw: Option<&str>) -> Result<u32, String> {
         )
     })?;
     miner::check_difficulty(difficulty)
-}
-
-async fn not_found(method: Method, uri: Uri) -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        format!("no route for {method} {uri}"),
-    )
-}
-
-fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
 /// What a job pushes: the `{code, msg, data}` envelope, fields in that order (clients and
@@ -443,14 +416,6 @@ mod tests {
             let error = parse_difficulty(Some(bad)).unwrap_err();
             assert!(error.contains("from 1 to 7"), "{bad:?}: {error}");
         }
-    }
-
-    #[test]
-    fn understands_pings() {
-        assert_eq!(parse_command("ping"), Some(Command::Ping));
-        assert_eq!(parse_command(r#"{"type":"ping"}"#), Some(Command::Ping));
-        assert_eq!(parse_command(r#"{"type":"mine"}"#), None);
-        assert_eq!(parse_command("hello"), None);
     }
 
     #[test]

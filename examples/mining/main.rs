@@ -4,15 +4,16 @@
 //! ```text
 //! cargo run --example mining                  # http://127.0.0.1:8090/
 //! cargo run --example mining -- --port 9000 --host 0.0.0.0
-//! cargo test --example mining                 # unit tests of app.rs, miner.rs and cli.rs
+//! cargo test --example mining                 # unit tests of app.rs and miner.rs
 //! ```
 //!
 //! Ctrl-C closes every session with 1001 and stops running jobs before the process exits.
 
 mod app;
-mod cli;
 
 use std::process::ExitCode;
+
+use examples_shared::cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {

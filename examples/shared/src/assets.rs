@@ -2,8 +2,9 @@
 //! and served with their content type and `Cache-Control: no-cache` (a rebuilt demo is never
 //! shown with a stale script).
 //!
-//! Shared by `#[path]`: the chat example serves the same client module, [`WEBSOCKET_JS`], from
-//! this one copy. The `include_str!` paths are relative to this file.
+//! Both demo pages import the same client module, [`WEBSOCKET_JS`], and stylesheet,
+//! [`STYLE_CSS`], served from this one copy. The `include_str!` paths are relative to this file;
+//! the client module lives beside the mining page, with its unit tests.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -16,9 +17,9 @@ pub const JAVASCRIPT: &str = "text/javascript";
 pub const CSS: &str = "text/css; charset=utf-8";
 
 /// The WebSocket client module both demo pages import (`/websocket.js`).
-pub const WEBSOCKET_JS: &str = include_str!("static/websocket.js");
+pub const WEBSOCKET_JS: &str = include_str!("../../mining/static/websocket.js");
 /// The stylesheet both demo pages share (`/style.css`).
-pub const STYLE_CSS: &str = include_str!("static/style.css");
+pub const STYLE_CSS: &str = include_str!("../static/style.css");
 
 /// One embedded file and the path it is served at.
 pub struct Asset {

@@ -1,0 +1,296 @@
+//! The command line and start-up of the example servers, so that they all start, log and stop
+//! the same way: [`CommandLine`] reads `--port N`, `--host ADDR` and `--help`, [`init_logging`]
+//! sets up logging, and [`run`] serves a [`Demo`] (mining, chat) with both and a graceful
+//! shutdown on Ctrl-C. echo, which serves with `wsendpoint::serve`, uses the first two.
+
+use std::process::ExitCode;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use wsendpoint::Hub;
+
+/// Loopback by default: the demos let anyone who can reach them burn CPU or chat.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// Where to listen.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Options {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Options {
+    /// The address to bind, as `TcpListener::bind` and `wsendpoint::serve` take it.
+    pub fn addr(&self) -> (&str, u16) {
+        (&self.host, self.port)
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cli {
+    Run(Options),
+    Help,
+}
+
+/// A server's command line: its name, its `--help` text, and what its arguments may set.
+pub struct CommandLine<'a> {
+    /// Starts every error message.
+    pub name: &'a str,
+    /// What `--help` prints, and an error after itself.
+    pub usage: &'a str,
+    pub default_port: u16,
+    /// Whether `--host ADDR` is accepted; without it the server binds [`DEFAULT_HOST`].
+    pub host_flag: bool,
+}
+
+impl CommandLine<'_> {
+    /// Parses `--port N`, `--port=N`, `--help` and, with [`host_flag`](Self::host_flag),
+    /// `--host ADDR`, `--host=ADDR`; the error is a sentence for the user.
+    pub fn parse(&self, args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
+        let mut options = Options {
+            host: DEFAULT_HOST.to_owned(),
+            port: self.default_port,
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => {
+                    (flag.to_owned(), Some(value.to_owned()))
+                }
+                _ => (arg, None),
+            };
+            let mut value = |name: &str| {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match flag.as_str() {
+                "-h" | "--help" => return Ok(Cli::Help),
+                "--port" => {
+                    let raw = value("--port")?;
+                    options.port = raw.parse().map_err(|_| {
+                        format!("--port must be a number from 0 to 65535, got {raw:?}")
+                    })?;
+                }
+                "--host" if self.host_flag => options.host = value("--host")?,
+                other => return Err(format!("unexpected argument {other:?}")),
+            }
+        }
+        Ok(Cli::Run(options))
+    }
+
+    /// The options the process's arguments ask for. On `--help` (printed) or an error (printed
+    /// with the usage), the code to exit with instead: 0 or 2.
+    pub fn options(&self) -> Result<Options, ExitCode> {
+        match self.parse(std::env::args().skip(1)) {
+            Ok(Cli::Run(options)) => Ok(options),
+            Ok(Cli::Help) => {
+                println!("{}", self.usage);
+                Err(ExitCode::SUCCESS)
+            }
+            Err(message) => {
+                eprintln!("{}: {message}\n\n{}", self.name, self.usage);
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+/// Logs to stderr at `RUST_LOG`'s level, `info` when it is unset or invalid.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+}
+
+/// A demo server: its name (for messages), what it serves (for `--help`), its default port and
+/// its app.
+pub struct Demo {
+    pub name: &'static str,
+    /// One or more lines after "Serves the wsendpoint ".
+    pub about: &'static str,
+    pub default_port: u16,
+    /// Builds the router from the hub it is served with.
+    pub app: fn(&Hub) -> Router,
+}
+
+impl Demo {
+    /// The `--help` text.
+    pub fn usage(&self) -> String {
+        let Demo {
+            name,
+            about,
+            default_port,
+            ..
+        } = self;
+        format!(
+            "\
+Usage: {name} [--port N] [--host ADDR]
+
+Serves the wsendpoint {about}
+
+Options:
+  --port N       port to listen on (default {default_port}; 0 picks a free one)
+  --host ADDR    address to bind (default {DEFAULT_HOST})
+  -h, --help     show this help
+
+Log level: RUST_LOG (default info), e.g. RUST_LOG=debug."
+        )
+    }
+}
+
+/// Runs `demo` with the process's arguments until Ctrl-C, which closes every session with 1001
+/// (and lets the app's work stop) before the process exits.
+pub async fn run(demo: Demo) -> ExitCode {
+    let usage = demo.usage();
+    let command_line = CommandLine {
+        name: demo.name,
+        usage: &usage,
+        default_port: demo.default_port,
+        host_flag: true,
+    };
+    let options = match command_line.options() {
+        Ok(options) => options,
+        Err(exit) => return exit,
+    };
+    init_logging();
+
+    let hub = match Hub::try_new() {
+        Ok(hub) => hub,
+        Err(conflict) => {
+            tracing::error!(%conflict, "cannot build the hub");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(options.addr()).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(host = %options.host, port = options.port, %error, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => tracing::info!("{} demo on http://{addr}/ (Ctrl-C to stop)", demo.name),
+        Err(error) => tracing::warn!(%error, "listening, but the local address is unknown"),
+    }
+
+    tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("shutting down");
+                hub.shutdown().await;
+            }
+        }
+    });
+
+    let router = (demo.app)(&hub);
+    if let Err(error) = hub.serve_router(listener, router).await {
+        tracing::error!(%error, "server failed");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| arg.to_string()).collect()
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        command_line(8090, true).parse(strings(args))
+    }
+
+    fn command_line(default_port: u16, host_flag: bool) -> CommandLine<'static> {
+        CommandLine {
+            name: "demo",
+            usage: "Usage: demo",
+            default_port,
+            host_flag,
+        }
+    }
+
+    #[test]
+    fn the_help_names_the_demo_and_its_defaults() {
+        let demo = Demo {
+            name: "chat",
+            about: "chat example.",
+            default_port: 8091,
+            app: |_| Router::new(),
+        };
+        let usage = demo.usage();
+        assert!(usage.starts_with("Usage: chat [--port N]"), "{usage}");
+        assert!(
+            usage.contains("Serves the wsendpoint chat example."),
+            "{usage}"
+        );
+        assert!(usage.contains("(default 8091;"), "{usage}");
+        assert!(usage.contains("(default 127.0.0.1)"), "{usage}");
+    }
+
+    #[test]
+    fn defaults_to_loopback_and_the_given_port() {
+        assert_eq!(
+            parse(&[]),
+            Ok(Cli::Run(Options {
+                host: "127.0.0.1".into(),
+                port: 8090
+            }))
+        );
+        assert_eq!(
+            command_line(8091, true).parse(Vec::new()),
+            Ok(Cli::Run(Options {
+                host: "127.0.0.1".into(),
+                port: 8091
+            }))
+        );
+    }
+
+    #[test]
+    fn reads_port_and_host_in_both_spellings() {
+        let expected = Ok(Cli::Run(Options {
+            host: "0.0.0.0".into(),
+            port: 9000,
+        }));
+        assert_eq!(parse(&["--port", "9000", "--host", "0.0.0.0"]), expected);
+        assert_eq!(parse(&["--port=9000", "--host=0.0.0.0"]), expected);
+        assert_eq!(parse(&["--port", "1", "--help"]), Ok(Cli::Help));
+    }
+
+    #[test]
+    fn rejects_bad_arguments_with_a_sentence() {
+        assert!(parse(&["--port"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--port", "x"]).unwrap_err().contains("0 to 65535"));
+        assert!(parse(&["--port", "70000"])
+            .unwrap_err()
+            .contains("0 to 65535"));
+        assert!(parse(&["--verbose"]).unwrap_err().contains("--verbose"));
+    }
+
+    #[test]
+    fn without_the_host_flag_a_host_is_an_unexpected_argument() {
+        let command_line = command_line(8080, false);
+        for args in [&["--host", "0.0.0.0"][..], &["--host=0.0.0.0"], &["--host"]] {
+            assert_eq!(
+                command_line.parse(strings(args)),
+                Err(r#"unexpected argument "--host""#.to_owned()),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            command_line.parse(strings(&["--port=9000"])),
+            Ok(Cli::Run(Options {
+                host: "127.0.0.1".into(),
+                port: 9000
+            }))
+        );
+    }
+}
