@@ -36,6 +36,7 @@ impl Clock {
     }
 
     /// A frame arrived: the peer is alive.
+    #[inline]
     pub(crate) fn saw_traffic(&mut self) {
         self.seen = true;
     }
@@ -71,6 +72,7 @@ impl Clock {
     }
 
     /// The next ping or idle check.
+    #[inline]
     pub(crate) fn next(&self) -> Instant {
         match self.ping_every {
             Some(_) => self.next_ping.min(self.idle_check),

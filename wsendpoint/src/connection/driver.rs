@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
 use hyper::upgrade::OnUpgrade;
-use tokio::time::{sleep_until, Instant, Sleep};
+use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tungstenite::Message;
@@ -106,6 +106,7 @@ pub(crate) async fn drive<H: Handler>(
             outbound: &outbound,
             lifecycle: &mut lifecycle,
             clock: Clock::new(H::CONFIG.ping_interval, H::CONFIG.idle_timeout),
+            timer_moved: false,
         };
         let reading = pin!(reader.run(stream, &shutdown));
         read_until_shutdown_grace(reading, &shutdown).await
@@ -165,6 +166,9 @@ struct Reader<'a, H> {
     outbound: &'a Sender,
     lifecycle: &'a mut Lifecycle,
     clock: Clock,
+    /// The next deadline may have changed (a transition, a check of the clock): the timer is
+    /// reset before the next wait, not on every message.
+    timer_moved: bool,
 }
 
 impl<H: Handler> Reader<'_, H> {
@@ -177,17 +181,19 @@ impl<H: Handler> Reader<'_, H> {
         let mut shutdown = pin!(shutdown.cancelled());
         let mut timer = pin!(sleep_until(self.next_deadline()));
         while self.lifecycle.is_reading() {
-            // A close asked for while a handler ran (by itself, say) is carried out before
-            // anything more is read.
-            self.carry_out_close_request();
-            self.reset(timer.as_mut());
+            if std::mem::take(&mut self.timer_moved) {
+                timer.as_mut().reset(self.next_deadline());
+            }
             let open = self.lifecycle.is_open();
             let control = self.outbound.control();
+            // A close asked for while a handler ran (by itself, say) disables the stream, so it
+            // is carried out before anything more is read.
+            let asked = open && !control.is_open();
             // The stream comes first, so a busy connection reads on without polling its timer
             // and signals for every message (tokio's cooperative budget still makes it yield).
             tokio::select! {
                 biased;
-                next = stream.next() => self.on_frame(next).await,
+                next = stream.next(), if !asked => self.on_frame(next).await,
                 request = poll_fn(|cx| control.poll_request(cx)), if open => {
                     self.begin_close(request);
                 }
@@ -205,6 +211,7 @@ impl<H: Handler> Reader<'_, H> {
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite answers the close frame itself; the stream ends after that.
                 let reason = CloseReason::from_frame(frame);
+                self.timer_moved = true;
                 let end =
                     self.lifecycle
                         .peer_closed(self.outbound.control(), reason, Instant::now());
@@ -231,6 +238,7 @@ impl<H: Handler> Reader<'_, H> {
 
     /// The timer fired: the close handshake timed out, the peer is idle, or a ping is due.
     async fn on_timer(&mut self) {
+        self.timer_moved = true;
         let now = Instant::now();
         if let Some(deadline) = self.lifecycle.deadline() {
             if now >= deadline {
@@ -285,12 +293,14 @@ impl<H: Handler> Reader<'_, H> {
     }
 
     fn begin_close(&mut self, request: CloseRequest) {
+        self.timer_moved = true;
         let control = self.outbound.control();
         let end = self.lifecycle.begin_close(control, request, Instant::now());
         end_queue(self.outbound, end);
     }
 
     fn reading_over(&mut self) {
+        self.timer_moved = true;
         let control = self.outbound.control();
         let end = self.lifecycle.reading_over(control, Instant::now());
         end_queue(self.outbound, end);
@@ -301,13 +311,6 @@ impl<H: Handler> Reader<'_, H> {
         self.lifecycle
             .deadline()
             .unwrap_or_else(|| self.clock.next())
-    }
-
-    fn reset(&self, timer: Pin<&mut Sleep>) {
-        let due = self.next_deadline();
-        if timer.deadline() != due {
-            timer.reset(due);
-        }
     }
 }
 

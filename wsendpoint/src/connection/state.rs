@@ -84,6 +84,7 @@ impl Control {
     }
 
     /// Whether the connection still takes messages: no close was asked for, none began.
+    #[inline]
     pub(crate) fn is_open(&self) -> bool {
         self.open.load(Ordering::Acquire)
     }
@@ -106,17 +107,29 @@ impl Control {
         lock(&self.request).take()
     }
 
-    /// Ready with the close a handle asks for; the driver waits on it.
+    /// Ready with the close a handle asks for; the driver waits on it. Polled each time the
+    /// connection has nothing more to read, so while open it costs two atomic loads and the
+    /// waker's registration, not the lock: a request clears the flag before it is stored, under
+    /// the lock that `take_request` takes.
+    #[inline]
     pub(crate) fn poll_request(&self, cx: &mut Context<'_>) -> Poll<CloseRequest> {
-        if let Some(request) = self.take_request() {
+        if let Some(request) = self.requested() {
             return Poll::Ready(request);
         }
         self.driver.register(cx.waker());
         // Again, for a request made before the waker was in place.
-        match self.take_request() {
+        match self.requested() {
             Some(request) => Poll::Ready(request),
             None => Poll::Pending,
         }
+    }
+
+    #[inline]
+    fn requested(&self) -> Option<CloseRequest> {
+        if self.is_open() {
+            return None;
+        }
+        self.take_request()
     }
 
     /// Nothing will be sent on this connection any more: it is closing, or its writer is gone.
@@ -160,6 +173,10 @@ impl Closing {
 }
 
 /// The driver's view of the lifecycle: which phase, and until when.
+///
+/// The queries the driver makes on every message are `#[inline]` (here and in [`Control`]): the
+/// driver is generic, so it is compiled in the application's crate, where a function of this
+/// crate that is neither generic nor `#[inline]` is a call (measured: 2–3 % of echo's CPU).
 #[derive(Debug)]
 pub(crate) struct Lifecycle {
     phase: Phase,
@@ -171,16 +188,19 @@ impl Lifecycle {
     }
 
     /// Whether messages from the peer still go to the handler.
+    #[inline]
     pub(crate) fn is_open(&self) -> bool {
-        self.phase == Phase::Open
+        matches!(self.phase, Phase::Open)
     }
 
     /// Whether frames are still read: until the close handshake is over.
+    #[inline]
     pub(crate) fn is_reading(&self) -> bool {
         matches!(self.phase, Phase::Open | Phase::Closing(_))
     }
 
     /// When the current phase gives up: `None` while open.
+    #[inline]
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Closing(closing) => Some(closing.deadline),
