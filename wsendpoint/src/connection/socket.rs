@@ -1,10 +1,10 @@
 //! The WebSocket of a connection: tungstenite over hyper's upgraded I/O, read through a
 //! read-ahead.
 
-use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
-use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::protocol::WebSocketConfig;
 
 use crate::connection::read_ahead::ReadAhead;
 
@@ -17,19 +17,15 @@ pub(crate) type WebSocket = WebSocketStream<ReadAhead<TokioIo<Upgraded>>>;
 /// the read-ahead for a frame larger than that. A larger frame grows the buffer.
 const READ_BUFFER_SIZE: usize = 1024;
 
-/// Waits for hyper to hand over the upgraded I/O; `None` if the client went away first.
-pub(crate) async fn upgraded(on_upgrade: OnUpgrade, max_message_size: usize) -> Option<WebSocket> {
-    let config = WebSocketConfig::default()
+/// The WebSocket layer's settings for an endpoint's limit on message size.
+pub(crate) fn config(max_message_size: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_SIZE)
         .max_message_size(Some(max_message_size))
-        .max_frame_size(Some(max_message_size));
-    let upgraded = match on_upgrade.await {
-        Ok(upgraded) => upgraded,
-        Err(error) => {
-            tracing::debug!(%error, "upgrade failed");
-            return None;
-        }
-    };
-    let io = ReadAhead::new(TokioIo::new(upgraded));
-    Some(WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await)
+        .max_frame_size(Some(max_message_size))
+}
+
+/// The I/O of an upgraded connection, read through the read-ahead.
+pub(crate) fn io(upgraded: Upgraded) -> ReadAhead<TokioIo<Upgraded>> {
+    ReadAhead::new(TokioIo::new(upgraded))
 }
