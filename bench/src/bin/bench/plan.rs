@@ -156,8 +156,8 @@ pub fn scenarios(quick: bool) -> (Vec<Scenario>, IdleCounts) {
             "handshake",
             "handshake",
             &[
-                ("handshakes", 5000, 300),
-                ("warmup-handshakes", 200, 50),
+                ("handshakes", 20_000, 300),
+                ("warmup-handshakes", 500, 50),
                 ("concurrency", 8, 8),
             ],
             quick,
