@@ -25,7 +25,7 @@ const COMMAND_LINE: CommandLine<'static> = CommandLine {
     name: "echo",
     usage: USAGE,
     default_port: 8080,
-    host_flag: false,
+    demo_flags: false,
 };
 
 /// Sends every text message back to its sender.
@@ -70,6 +70,7 @@ mod tests {
         Ok(Cli::Run(Options {
             host: "127.0.0.1".into(),
             port,
+            redis: None,
         }))
     }
 

@@ -7,27 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf 'browser-setup: %s\n' "$*"; }
-
-# Root runs apt-get itself; anyone else needs sudo.
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null; then
-        sudo "$@"
-    else
-        say "need root to run: $*" >&2
-        exit 1
-    fi
-}
-
-apt_updated=
-apt_install() {
-    if [ -z "$apt_updated" ]; then
-        as_root apt-get update -q
-        apt_updated=1
-    fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
-}
+source scripts/lib/apt.sh
 
 if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's chromium"

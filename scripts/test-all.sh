@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check of the project, with its own set-up: formatting, lints, then all tests (runtime unit
 # tests, expansion snapshots, compile-fail cases, black-box tests on 127.0.0.1, doctests, the
-# examples' own tests, the JS client's unit tests, and the browser tests of the examples' pages in
-# Debian's headless Chromium). CI runs exactly this (see .ci/run); so should you before pushing.
+# examples' own tests, the cluster tests against a real redis-server, the JS client's unit tests,
+# and the browser tests of the examples' pages in Debian's headless Chromium). CI runs exactly
+# this (see .ci/run); so should you before pushing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,8 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test"
+step "cargo test (set-up: Debian's redis-server for the cluster tests)"
+bash scripts/redis-setup.sh
 cargo test --workspace
 
 step "JS client unit tests"

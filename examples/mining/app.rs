@@ -263,10 +263,11 @@ async fn run_job(hub: Hub, job: JobGuard, difficulty: u32) {
                     header: &mined.header,
                 },
             };
-            let reached = pool.send_text(&key, result.to_json()).await;
+            let delivery = pool.send_text(&key, result.to_json()).await;
             // A block may beat its difficulty: worth seeing in the log.
             let zeros = miner::leading_zero_hex_digits(&mined.hash);
-            tracing::info!(job = %id, %key, nonce = mined.nonce, hash = %mined.hash, zeros, attempts = mined.attempts, reached, "block mined");
+            let (reached, nodes) = (delivery.reached, delivery.remote.nodes());
+            tracing::info!(job = %id, %key, nonce = mined.nonce, hash = %mined.hash, zeros, attempts = mined.attempts, reached, ?nodes, "block mined");
         }
         Ok(None) => tracing::info!(job = %id, %key, "job cancelled"),
         Err(error) => {

@@ -208,7 +208,7 @@ async fn pushes_queued_before_a_shutdown_go_out_before_its_1001() {
     let mut raw = RawClient::from(server.connect(&format!("/queued/{key}")).await);
     let pool = server.hub.sessions::<Queued>();
     for n in 1..=5 {
-        assert_eq!(pool.send_text(&key, format!("push {n}")).await, 1);
+        assert_eq!(pool.send_text(&key, format!("push {n}")).await.reached, 1);
     }
     // No turn for the connection's tasks in between: the pushes are still queued.
     let hub = server.hub.clone();

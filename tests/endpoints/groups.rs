@@ -88,9 +88,15 @@ async fn a_group_send_reaches_its_members_only_and_a_closed_session_leaves_its_g
     send_text(&mut a, &format!("say:{room}:hi")).await;
     assert_eq!(recv_text(&mut a).await, format!("{ada}@{room}: hi"));
     assert_eq!(recv_text(&mut b).await, format!("{ada}@{room}: hi"));
-    assert_eq!(pool.send_text_to_group(&room, "from outside").await, 2);
+    assert_eq!(
+        pool.send_text_to_group(&room, "from outside").await.reached,
+        2
+    );
     assert_eq!(recv_text(&mut b).await, "from outside");
-    assert_eq!(pool.send_text_to_group("elsewhere", "to eve").await, 1);
+    assert_eq!(
+        pool.send_text_to_group("elsewhere", "to eve").await.reached,
+        1
+    );
     assert_eq!(
         recv_text(&mut e).await,
         "to eve",
@@ -105,7 +111,7 @@ async fn a_group_send_reaches_its_members_only_and_a_closed_session_leaves_its_g
     EVENTS.wait_count(&ada, "close", 1).await;
     assert_eq!(pool.group_len(&room), 0);
     assert!(!pool.groups().contains(&room));
-    assert_eq!(pool.send_text_to_group(&room, "anyone?").await, 0);
+    assert_eq!(pool.send_text_to_group(&room, "anyone?").await.reached, 0);
     drop((b, e));
     server.stop().await;
 }
@@ -124,7 +130,7 @@ async fn replace_closes_the_older_session_with_1008_and_the_key_reaches_only_the
     EVENTS.wait_count(&key, "close:1008", 1).await;
     let pool = server.hub.sessions::<Replacing>();
     assert_eq!(pool.len(), 1);
-    assert_eq!(pool.send_text(&key, "only you").await, 1);
+    assert_eq!(pool.send_text(&key, "only you").await.reached, 1);
     assert_eq!(recv_text(&mut new).await, "only you");
     drop(new);
     server.stop().await;

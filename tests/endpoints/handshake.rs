@@ -136,7 +136,7 @@ async fn a_valid_token_is_accepted_and_the_pool_key_is_the_user_behind_it() {
         ["ada", "bob"],
         "keys come from the tokens, not the URL"
     );
-    assert_eq!(pool.send_text("ada", "mail for ada").await, 1);
+    assert_eq!(pool.send_text("ada", "mail for ada").await.reached, 1);
     assert_eq!(recv_text(&mut by_query).await, "mail for ada");
     drop((by_query, by_header));
     server.stop().await;

@@ -97,7 +97,7 @@ async fn drop_newest_keeps_a_slow_consumer_open_and_drops_only_what_does_not_fit
     let mut sent = 0;
     let mut dropped = false;
     for _ in 0..1000 {
-        if pool.send_text(&key, chunk.clone()).await == 0 {
+        if pool.send_text(&key, chunk.clone()).await.reached == 0 {
             dropped = true;
             break;
         }
@@ -112,7 +112,7 @@ async fn drop_newest_keeps_a_slow_consumer_open_and_drops_only_what_does_not_fit
     for _ in 0..sent {
         assert_eq!(recv_text(&mut client).await.len(), chunk.len());
     }
-    assert_eq!(pool.send_text(&key, "after the backlog").await, 1);
+    assert_eq!(pool.send_text(&key, "after the backlog").await.reached, 1);
     assert_eq!(recv_text(&mut client).await, "after the backlog");
     assert!(EVENTS.of_key(&key).is_empty(), "never closed");
     drop(client);
@@ -231,13 +231,13 @@ async fn a_client_that_stops_reading_is_closed_and_never_stalls_broadcasts_to_20
     for round in 0..MAX_ROUNDS {
         if closed_at.is_none() {
             for _ in 0..8 {
-                if pool.send_text(&stalled, chunk.clone()).await == 0 {
+                if pool.send_text(&stalled, chunk.clone()).await.reached == 0 {
                     closed_at = Some(round);
                     break;
                 }
             }
         }
-        let reached = pool.broadcast_text(format!("tick {round}")).await;
+        let reached = pool.broadcast_text(format!("tick {round}")).await.reached;
         assert!(reached >= READERS, "round {round}: reached {reached}");
         // Every reader gets this round's tick while the stalled client sits on its backlog.
         for _ in 0..READERS {

@@ -5,6 +5,7 @@
 //! sharing an endpoint use their own pool keys.
 
 mod close_order;
+mod cluster;
 mod disconnect;
 mod groups;
 mod handshake;
@@ -15,6 +16,7 @@ mod messages;
 mod mining;
 mod params;
 mod pool;
+mod redis_server;
 mod session_api;
 mod shutdown;
 mod support;

@@ -20,7 +20,7 @@ impl Feed {
     #[on_message]
     async fn message(&mut self, session: &Session, text: &str) -> Option<String> {
         let (key, text) = text.strip_prefix("to:")?.split_once(':')?;
-        let reached = session.pool().send_text(key, text).await;
+        let reached = session.pool().send_text(key, text).await.reached;
         Some(format!("reached {reached}"))
     }
 
@@ -41,18 +41,18 @@ async fn a_send_to_a_key_reaches_every_session_of_that_key_and_no_other() {
     EVENTS.wait_count(&bob, "open", 1).await;
 
     let pool = server.hub.sessions::<Feed>();
-    assert_eq!(pool.send_text(&ada, "for ada").await, 2);
+    assert_eq!(pool.send_text(&ada, "for ada").await.reached, 2);
     assert_eq!(recv_text(&mut tab1).await, "for ada");
     assert_eq!(recv_text(&mut tab2).await, "for ada");
 
-    assert_eq!(pool.send_text(&bob, "for bob").await, 1);
+    assert_eq!(pool.send_text(&bob, "for bob").await.reached, 1);
     assert_eq!(
         recv_text(&mut other).await,
         "for bob",
         "bob got nothing meant for ada"
     );
 
-    assert_eq!(pool.send_text(&unique("nobody"), "lost").await, 0);
+    assert_eq!(pool.send_text(&unique("nobody"), "lost").await.reached, 0);
     assert_eq!(pool.len(), 3);
     assert!(pool.contains(&ada) && pool.contains(&bob));
     let mut expected = vec![ada.clone(), bob.clone()];
@@ -89,7 +89,7 @@ async fn broadcast_reaches_every_session_and_the_pool_empties_when_they_leave() 
         EVENTS.wait_count(key, "open", 1).await;
     }
     let pool = server.hub.sessions::<Feed>();
-    assert_eq!(pool.broadcast_text("hello all").await, 5);
+    assert_eq!(pool.broadcast_text("hello all").await.reached, 5);
     for client in &mut clients {
         assert_eq!(recv_text(client).await, "hello all");
     }
@@ -114,7 +114,7 @@ async fn a_push_sent_as_soon_as_the_handshake_completes_is_delivered() {
         let key = unique("early");
         let mut client = server.connect(&format!("/feed/{key}")).await;
         // No waiting for on_open: the session joined the pool before the client saw 101.
-        assert_eq!(pool.send_text(&key, "first").await, 1);
+        assert_eq!(pool.send_text(&key, "first").await.reached, 1);
         assert_eq!(recv_text(&mut client).await, "first");
     }
     server.stop().await;

@@ -86,7 +86,8 @@ async fn two_hubs_in_one_process_share_no_sessions() {
             .hub
             .sessions::<Tracked>()
             .send_text(&key, "from second")
-            .await,
+            .await
+            .reached,
         0
     );
     assert!(second.hub.sessions::<Tracked>().is_empty());
@@ -95,7 +96,8 @@ async fn two_hubs_in_one_process_share_no_sessions() {
             .hub
             .sessions::<Tracked>()
             .send_text(&key, "from first")
-            .await,
+            .await
+            .reached,
         1
     );
     assert_eq!(recv_text(&mut client).await, "from first");
@@ -108,7 +110,8 @@ async fn two_hubs_in_one_process_share_no_sessions() {
             .hub
             .sessions::<Tracked>()
             .send_text(&key, "still here")
-            .await,
+            .await
+            .reached,
         1
     );
     assert_eq!(recv_text(&mut client).await, "still here");

@@ -38,8 +38,9 @@
 //! - `endpoint`: the endpoint's face: the [`Endpoint`] trait the macro implements, the events
 //!   and [`extract`]ors its methods take, replies, and the binding of an endpoint to its session
 //!   that the connection driver runs.
-//! - `pool`: the [`Session`] handle, the [`SessionPool`] by key and group, and each session's
-//!   membership of its pool.
+//! - `pool`: the [`Session`] handle, the [`SessionPool`] by key and group, each session's
+//!   membership of its pool, and the cluster of pools across hubs over a [`Backplane`]
+//!   ([`MemoryBroker`] in one process, `RedisBackplane` with the `redis` feature).
 //! - `http`: before the upgrade: the upgrade request's checks, origin, subprotocols, the
 //!   [`Handshake`] view and its compact headers, [`Reject`].
 //! - `connection`: after the upgrade: the lifecycle state machine, the driver, the writer, the
@@ -75,6 +76,13 @@ pub use endpoint::reply::{IntoAccept, IntoReply};
 pub use http::handshake::Handshake;
 pub use http::reject::Reject;
 pub use hub::server::{serve, Hub, RouteConflict};
+pub use pool::backplane::memory::{MemoryBackplane, MemoryBroker};
+#[cfg(feature = "redis")]
+pub use pool::backplane::redis::RedisBackplane;
+pub use pool::backplane::{
+    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
+};
+pub use pool::delivery::{AckedDelivery, Delivery, Remote};
 pub use pool::session::{Session, SessionId};
 pub use pool::session_pool::SessionPool;
 pub use tungstenite::protocol::CloseFrame;

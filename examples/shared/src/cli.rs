@@ -1,14 +1,15 @@
 //! The command line and start-up of the example servers, so that they all start, log and stop
-//! the same way: [`CommandLine`] reads `--port N`, `--host ADDR` and `--help`, [`init_logging`]
-//! sets up logging, and [`run`] serves a [`Demo`] (mining, chat) with both and a graceful
-//! shutdown on Ctrl-C. echo, which serves with `wsendpoint::serve`, uses the first two.
+//! the same way: [`CommandLine`] reads `--port N`, `--host ADDR`, `--redis URL` and `--help`,
+//! [`init_logging`] sets up logging, and [`run`] serves a [`Demo`] (mining, chat) with both, on
+//! a cluster of nodes over Redis with `--redis`, and with a graceful shutdown on Ctrl-C. echo,
+//! which serves with `wsendpoint::serve`, uses the first two.
 
 use std::process::ExitCode;
 
 use axum::Router;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
-use wsendpoint::Hub;
+use wsendpoint::{Hub, RedisBackplane};
 
 /// Loopback by default: the demos let anyone who can reach them burn CPU or chat.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
@@ -18,6 +19,8 @@ pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub struct Options {
     pub host: String,
     pub port: u16,
+    /// The Redis that joins this node to the others (`--redis URL`).
+    pub redis: Option<String>,
 }
 
 impl Options {
@@ -41,17 +44,19 @@ pub struct CommandLine<'a> {
     /// What `--help` prints, and an error after itself.
     pub usage: &'a str,
     pub default_port: u16,
-    /// Whether `--host ADDR` is accepted; without it the server binds [`DEFAULT_HOST`].
-    pub host_flag: bool,
+    /// Whether the demos' `--host ADDR` and `--redis URL` are accepted; without them the
+    /// server binds [`DEFAULT_HOST`] and serves alone.
+    pub demo_flags: bool,
 }
 
 impl CommandLine<'_> {
-    /// Parses `--port N`, `--port=N`, `--help` and, with [`host_flag`](Self::host_flag),
-    /// `--host ADDR`, `--host=ADDR`; the error is a sentence for the user.
+    /// Parses `--port N`, `--port=N`, `--help` and, with [`demo_flags`](Self::demo_flags),
+    /// `--host ADDR` and `--redis URL` (or `=`); the error is a sentence for the user.
     pub fn parse(&self, args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
         let mut options = Options {
             host: DEFAULT_HOST.to_owned(),
             port: self.default_port,
+            redis: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -75,7 +80,8 @@ impl CommandLine<'_> {
                         format!("--port must be a number from 0 to 65535, got {raw:?}")
                     })?;
                 }
-                "--host" if self.host_flag => options.host = value("--host")?,
+                "--host" if self.demo_flags => options.host = value("--host")?,
+                "--redis" if self.demo_flags => options.redis = Some(value("--redis")?),
                 other => return Err(format!("unexpected argument {other:?}")),
             }
         }
@@ -130,13 +136,15 @@ impl Demo {
         } = self;
         format!(
             "\
-Usage: {name} [--port N] [--host ADDR]
+Usage: {name} [--port N] [--host ADDR] [--redis URL]
 
 Serves the wsendpoint {about}
 
 Options:
   --port N       port to listen on (default {default_port}; 0 picks a free one)
   --host ADDR    address to bind (default {DEFAULT_HOST})
+  --redis URL    join the other nodes on this Redis (redis://127.0.0.1:6379): a send
+                 on any node reaches the sessions of every node
   -h, --help     show this help
 
 Log level: RUST_LOG (default info), e.g. RUST_LOG=debug."
@@ -152,7 +160,7 @@ pub async fn run(demo: Demo) -> ExitCode {
         name: demo.name,
         usage: &usage,
         default_port: demo.default_port,
-        host_flag: true,
+        demo_flags: true,
     };
     let options = match command_line.options() {
         Ok(options) => options,
@@ -166,6 +174,19 @@ pub async fn run(demo: Demo) -> ExitCode {
             tracing::error!(%conflict, "cannot build the hub");
             return ExitCode::FAILURE;
         }
+    };
+    let hub = match &options.redis {
+        None => hub,
+        Some(url) => match RedisBackplane::connect(url).await {
+            Ok(backplane) => {
+                tracing::info!(redis = url, "joined the cluster");
+                hub.with_backplane(backplane)
+            }
+            Err(error) => {
+                tracing::error!(redis = url, %error, "cannot reach Redis");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     let listener = match TcpListener::bind(options.addr()).await {
         Ok(listener) => listener,
@@ -209,12 +230,12 @@ mod tests {
         command_line(8090, true).parse(strings(args))
     }
 
-    fn command_line(default_port: u16, host_flag: bool) -> CommandLine<'static> {
+    fn command_line(default_port: u16, demo_flags: bool) -> CommandLine<'static> {
         CommandLine {
             name: "demo",
             usage: "Usage: demo",
             default_port,
-            host_flag,
+            demo_flags,
         }
     }
 
@@ -242,14 +263,16 @@ mod tests {
             parse(&[]),
             Ok(Cli::Run(Options {
                 host: "127.0.0.1".into(),
-                port: 8090
+                port: 8090,
+                redis: None,
             }))
         );
         assert_eq!(
             command_line(8091, true).parse(Vec::new()),
             Ok(Cli::Run(Options {
                 host: "127.0.0.1".into(),
-                port: 8091
+                port: 8091,
+                redis: None,
             }))
         );
     }
@@ -259,6 +282,7 @@ mod tests {
         let expected = Ok(Cli::Run(Options {
             host: "0.0.0.0".into(),
             port: 9000,
+            redis: None,
         }));
         assert_eq!(parse(&["--port", "9000", "--host", "0.0.0.0"]), expected);
         assert_eq!(parse(&["--port=9000", "--host=0.0.0.0"]), expected);
@@ -276,7 +300,25 @@ mod tests {
     }
 
     #[test]
-    fn without_the_host_flag_a_host_is_an_unexpected_argument() {
+    fn reads_the_redis_url() {
+        let expected = Ok(Cli::Run(Options {
+            host: "127.0.0.1".into(),
+            port: 8092,
+            redis: Some("redis://127.0.0.1:6379".into()),
+        }));
+        assert_eq!(
+            parse(&["--port", "8092", "--redis", "redis://127.0.0.1:6379"]),
+            expected
+        );
+        assert_eq!(
+            parse(&["--port=8092", "--redis=redis://127.0.0.1:6379"]),
+            expected
+        );
+        assert!(parse(&["--redis"]).unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn without_the_demo_flags_host_and_redis_are_unexpected_arguments() {
         let command_line = command_line(8080, false);
         for args in [&["--host", "0.0.0.0"][..], &["--host=0.0.0.0"], &["--host"]] {
             assert_eq!(
@@ -285,11 +327,13 @@ mod tests {
                 "{args:?}"
             );
         }
+        assert!(command_line.parse(strings(&["--redis", "x"])).is_err());
         assert_eq!(
             command_line.parse(strings(&["--port=9000"])),
             Ok(Cli::Run(Options {
                 host: "127.0.0.1".into(),
-                port: 9000
+                port: 9000,
+                redis: None,
             }))
         );
     }

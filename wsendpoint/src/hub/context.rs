@@ -12,6 +12,8 @@ use tokio_util::task::TaskTracker;
 use crate::base::app_state::StateMap;
 use crate::base::sync::{read, write};
 use crate::endpoint::handler::Endpoint;
+use crate::pool::cluster::node::{Node, PoolLink};
+use crate::pool::cluster::LocalPool;
 use crate::pool::session::SessionId;
 use crate::pool::session_pool::SessionPool;
 
@@ -24,6 +26,8 @@ pub(crate) struct Context {
     state: RwLock<Arc<StateMap>>,
     shutdown: CancellationToken,
     connections: TaskTracker,
+    /// This hub in its cluster, once it joined one.
+    node: std::sync::OnceLock<Arc<Node>>,
 }
 
 impl Context {
@@ -35,7 +39,30 @@ impl Context {
             state: RwLock::new(Arc::default()),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            node: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Makes this hub `node` of a cluster: every pool, and every pool made later, joins it.
+    ///
+    /// # Panics
+    /// If the hub joined a cluster already.
+    pub(crate) fn join_cluster(&self, node: Arc<Node>) {
+        assert!(
+            self.node.set(node).is_ok(),
+            "a hub joins one cluster: it has a backplane already"
+        );
+        for pool in read(&self.pools).values() {
+            self.link(pool);
+        }
+    }
+
+    fn link(&self, pool: &SessionPool) {
+        let Some(node) = self.node.get() else { return };
+        let members = pool.members();
+        let local: std::sync::Weak<dyn LocalPool> = Arc::downgrade(members) as _;
+        node.attach(members.route(), local);
+        members.link_to(PoolLink::new(node.clone(), members.route()));
     }
 
     /// The session pool of endpoint `E`, made on first use for an endpoint the hub did not
@@ -45,10 +72,13 @@ impl Context {
         if let Some(pool) = read(&self.pools).get(&id) {
             return pool.clone();
         }
-        write(&self.pools)
-            .entry(id)
-            .or_insert_with(|| SessionPool::new(E::CONFIG.route))
-            .clone()
+        let mut pools = write(&self.pools);
+        let pool = pools.entry(id).or_insert_with(|| {
+            let pool = SessionPool::new(E::CONFIG.route, E::CONFIG.duplicate_key);
+            self.link(&pool);
+            pool
+        });
+        pool.clone()
     }
 
     pub(crate) fn next_session_id(&self) -> SessionId {

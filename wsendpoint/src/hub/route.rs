@@ -17,7 +17,9 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tokio::sync::oneshot;
 
+use crate::base::config::DuplicateKey;
 use crate::base::panic::catch_panic;
 use crate::base::params::PathParams;
 use crate::connection::driver::{self, Connection};
@@ -59,8 +61,12 @@ async fn handshake<E: Endpoint>(context: &Context, request: Request) -> Result<R
     let handshake = view::<E>(context, &mut parts).await?;
     let protocol = handshake.protocol();
     let accept = create::<E>(&handshake).await?;
-    let (membership, sender, receiver) =
+    let (opened, subscribed) =
         open_session::<E>(context, handshake, accept.key).map_err(IntoResponse::into_response)?;
+    join_cluster::<E>(context, &opened.0, subscribed)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let (membership, sender, receiver) = opened;
     let connection = Connection {
         handler: Dispatch::new(accept.handler, membership),
         sender,
@@ -126,7 +132,7 @@ fn open_session<E: Endpoint>(
     context: &Context,
     handshake: Handshake,
     chosen_key: Option<String>,
-) -> Result<(Membership, Sender, Receiver), Reject> {
+) -> Result<(Opened, Option<oneshot::Receiver<()>>), Reject> {
     let config = E::CONFIG;
     let key: Box<str> = match chosen_key {
         Some(key) => key.into(),
@@ -147,14 +153,42 @@ fn open_session<E: Endpoint>(
         config.overflow,
         pool.members().clone(),
     );
-    let membership = pool.enter(&session, config.duplicate_key).map_err(|_| {
-        let body = format!(
-            "a session under the key {:?} is already open",
-            session.key()
-        );
-        Reject::new(StatusCode::CONFLICT, body)
-    })?;
-    Ok((membership, sender, receiver))
+    let (membership, subscribed) = pool.enter(&session).map_err(|_| key_taken(session.key()))?;
+    Ok(((membership, sender, receiver), subscribed))
+}
+
+/// A new session's place in its pool, and both ends of its outbound queue.
+type Opened = (Membership, Sender, Receiver);
+
+/// In a cluster: claims the key across nodes when the endpoint reserves a key for one session,
+/// and waits (at most the backplane's timeout) until this node receives what other nodes send
+/// to the key, so that a push from another node right after the 101 is not lost either. The
+/// broker being unreachable refuses nobody: the session is then served as on one node.
+async fn join_cluster<E: Endpoint>(
+    context: &Context,
+    membership: &Membership,
+    subscribed: Option<oneshot::Receiver<()>>,
+) -> Result<(), Reject> {
+    let pool = context.pool::<E>();
+    let Some(link) = pool.members().link() else {
+        return Ok(());
+    };
+    let session = membership.session();
+    if E::CONFIG.duplicate_key == DuplicateKey::Reject {
+        if let Ok(false) = link.claim(session.key()).await {
+            return Err(key_taken(session.key()));
+        }
+    }
+    if let Some(subscribed) = subscribed {
+        let _ = tokio::time::timeout(link.command_timeout(), subscribed).await;
+    }
+    Ok(())
+}
+
+/// The 409 of a key reserved for one session.
+fn key_taken(key: &str) -> Reject {
+    let body = format!("a session under the key {key:?} is already open");
+    Reject::new(StatusCode::CONFLICT, body)
 }
 
 /// Runs an axum extractor on the request parts; its rejection is the response.

@@ -9,6 +9,8 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use crate::endpoint::handler::Endpoint;
 use crate::hub::context::Context;
 use crate::hub::registry::{self, Registration};
+use crate::pool::backplane::Backplane;
+use crate::pool::cluster::node::Node;
 use crate::pool::session_pool::SessionPool;
 
 /// The endpoints of an application, their session pools, and the server that runs them.
@@ -71,7 +73,13 @@ impl Hub {
         let registrations = registry::registered().map_err(RouteConflict)?;
         let pools = registrations
             .iter()
-            .map(|r| ((r.type_id)(), SessionPool::new((r.config)().route)))
+            .map(|r| {
+                let config = (r.config)();
+                (
+                    (r.type_id)(),
+                    SessionPool::new(config.route, config.duplicate_key),
+                )
+            })
             .collect();
         Ok(Hub {
             registrations: registrations.into(),
@@ -99,6 +107,28 @@ impl Hub {
     /// ```
     pub fn with_state<T: Clone + Send + Sync + 'static>(self, value: T) -> Self {
         self.context.add_state(value);
+        self
+    }
+
+    /// Joins this hub to the cluster of every hub on the same `backplane`: a send to a key, a
+    /// group or everyone reaches the sessions of every node, the duplicate-key policies hold
+    /// across nodes, and [`SessionPool::online`] and [`SessionPool::count`] ask the cluster.
+    /// Nothing else changes: the endpoints and the sends are the same code.
+    ///
+    /// ```
+    /// use wsendpoint::{Hub, MemoryBroker};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let broker = MemoryBroker::new(); // or wsendpoint::RedisBackplane::connect(url).await?
+    /// let hub = Hub::new().with_backplane(broker.connect());
+    /// # drop(hub); }
+    /// ```
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the hub's node runs two tasks), if the hub has a backplane
+    /// already, or if `backplane` serves another hub already.
+    pub fn with_backplane(self, backplane: impl Backplane) -> Self {
+        self.context.join_cluster(Node::start(Arc::new(backplane)));
         self
     }
 

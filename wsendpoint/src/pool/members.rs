@@ -1,19 +1,29 @@
 //! [`Members`]: the index of an endpoint's live sessions, under their pool keys and in their
-//! groups.
+//! groups, and its delivery to them.
 //!
 //! It is the data behind a [`SessionPool`](crate::pool::session_pool::SessionPool), generic over
 //! the session type: a session knows its pool and a pool holds sessions, and with the index
-//! below both, neither module needs the other's.
+//! below both, neither module needs the other's. In a cluster it tells the node when a key or a
+//! group gains its first local session or loses its last (the node then subscribes to that
+//! channel or ends the subscription), and it is what the node delivers to.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{MutexGuard, OnceLock, RwLock, RwLockReadGuard};
 
+use tokio::sync::oneshot;
+use tungstenite::Message;
+
+use crate::base::close::{CloseCode, CloseReason};
 use crate::base::config::DuplicateKey;
+use crate::base::error::SendError;
 use crate::base::sync::{read, write};
+use crate::pool::cluster::node::PoolLink;
+use crate::pool::cluster::{Local, LocalPool};
+use crate::pool::target::Target;
 
 /// What the index needs of a session.
-pub(crate) trait Member: Clone {
+pub(crate) trait Member: Clone + Send + Sync {
     /// Its pool key.
     fn key(&self) -> &str;
     /// Whether `other` is a handle of the same session.
@@ -23,6 +33,10 @@ pub(crate) trait Member: Clone {
     /// The groups it is in, in the order it joined them: kept by the session, so that
     /// `Session::groups` needs no lock of the pool.
     fn groups(&self) -> MutexGuard<'_, Vec<Box<str>>>;
+    /// Queues a pool send: never waits; a full queue applies the overflow policy.
+    fn push(&self, message: Message) -> Result<(), SendError>;
+    /// Closes it, after what is queued for it.
+    fn close(&self, reason: CloseReason);
 }
 
 /// A second session under a key that the endpoint reserves for one (`on_duplicate_key =
@@ -30,11 +44,23 @@ pub(crate) trait Member: Clone {
 #[derive(Debug)]
 pub(crate) struct KeyTaken;
 
+/// A session just entered: the sessions it replaced (for the caller to close), and, if it is
+/// the first local one under its key in a cluster, the confirmation of the key's subscription.
+pub(crate) struct Entered<S> {
+    pub(crate) replaced: Vec<S>,
+    pub(crate) subscribed: Option<oneshot::Receiver<()>>,
+}
+
 /// The live sessions of one endpoint. Reads (every send) take the read lock only.
 pub(crate) struct Members<S> {
     route: &'static str,
+    duplicates: DuplicateKey,
     index: RwLock<Index<S>>,
     len: AtomicUsize,
+    /// Set once the hub joins a cluster.
+    link: OnceLock<PoolLink>,
+    /// Times a channel of this endpoint was confirmed again after it may have missed messages.
+    gaps: AtomicU64,
 }
 
 /// Sessions by key and by group.
@@ -44,14 +70,17 @@ pub(crate) struct Index<S> {
 }
 
 impl<S: Member> Members<S> {
-    pub(crate) fn new(route: &'static str) -> Self {
+    pub(crate) fn new(route: &'static str, duplicates: DuplicateKey) -> Self {
         Members {
             route,
+            duplicates,
             index: RwLock::new(Index {
                 by_key: HashMap::new(),
                 by_group: HashMap::new(),
             }),
             len: AtomicUsize::new(0),
+            link: OnceLock::new(),
+            gaps: AtomicU64::new(0),
         }
     }
 
@@ -60,9 +89,31 @@ impl<S: Member> Members<S> {
         self.route
     }
 
-    /// Number of live sessions.
+    /// What a second session under one key does.
+    pub(crate) fn duplicates(&self) -> DuplicateKey {
+        self.duplicates
+    }
+
+    /// Number of live local sessions.
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
+    }
+
+    /// Joins the pool to a cluster; a pool joins one, once.
+    pub(crate) fn link_to(&self, link: PoolLink) {
+        if self.link.set(link).is_err() {
+            tracing::warn!(route = self.route, "this pool is in a cluster already");
+        }
+    }
+
+    /// The pool's place in the cluster, if the hub has a backplane.
+    pub(crate) fn link(&self) -> Option<&PoolLink> {
+        self.link.get()
+    }
+
+    /// Times a channel of this endpoint may have missed messages and was confirmed again.
+    pub(crate) fn gaps(&self) -> u64 {
+        self.gaps.load(Ordering::Relaxed)
     }
 
     /// The index, read-locked: sends deliver under it, without a snapshot of the recipients.
@@ -70,66 +121,153 @@ impl<S: Member> Members<S> {
         read(&self.index)
     }
 
-    /// Adds `session` under its key, applying the duplicate-key policy; the sessions it
-    /// replaces (for the caller to close).
-    pub(crate) fn enter(&self, session: &S, duplicates: DuplicateKey) -> Result<Vec<S>, KeyTaken> {
-        let mut index = write(&self.index);
-        let under_key = index.by_key.entry(session.key().into()).or_default();
-        let replaced = match duplicates {
-            DuplicateKey::Reject if !under_key.is_empty() => return Err(KeyTaken),
-            DuplicateKey::Replace => std::mem::take(under_key),
-            DuplicateKey::Allow | DuplicateKey::Reject => Vec::new(),
+    /// Adds `session` under its key, applying the duplicate-key policy.
+    pub(crate) fn enter(&self, session: &S) -> Result<Entered<S>, KeyTaken> {
+        let (replaced, first) = {
+            let mut index = write(&self.index);
+            let under_key = index.by_key.entry(session.key().into()).or_default();
+            let replaced = match self.duplicates {
+                DuplicateKey::Reject if !under_key.is_empty() => return Err(KeyTaken),
+                DuplicateKey::Replace => std::mem::take(under_key),
+                DuplicateKey::Allow | DuplicateKey::Reject => Vec::new(),
+            };
+            let first = under_key.is_empty();
+            under_key.push(session.clone());
+            self.len.fetch_add(1, Ordering::AcqRel);
+            self.len.fetch_sub(replaced.len(), Ordering::AcqRel);
+            (replaced, first)
         };
-        under_key.push(session.clone());
-        self.len.fetch_add(1, Ordering::AcqRel);
-        self.len.fetch_sub(replaced.len(), Ordering::AcqRel);
-        Ok(replaced)
+        let link = self.link().filter(|_| first);
+        let subscribed = link.and_then(|link| link.retain(Target::Key(session.key())));
+        Ok(Entered {
+            replaced,
+            subscribed,
+        })
     }
 
     /// Takes `session` out of its key and all its groups.
     pub(crate) fn remove(&self, session: &S) {
         let groups = std::mem::take(&mut *session.groups());
-        let mut index = write(&self.index);
-        if let Some(under_key) = index.by_key.get_mut(session.key()) {
-            if remove_from(under_key, session) {
-                self.len.fetch_sub(1, Ordering::AcqRel);
+        let mut emptied = Vec::new();
+        let key_emptied = {
+            let mut index = write(&self.index);
+            let mut key_emptied = false;
+            if let Some(under_key) = index.by_key.get_mut(session.key()) {
+                if remove_from(under_key, session) {
+                    self.len.fetch_sub(1, Ordering::AcqRel);
+                }
+                key_emptied = under_key.is_empty();
+                if key_emptied {
+                    index.by_key.remove(session.key());
+                }
             }
-            if under_key.is_empty() {
-                index.by_key.remove(session.key());
+            for group in groups {
+                if leave(&mut index.by_group, &group, session) {
+                    emptied.push(group);
+                }
             }
+            key_emptied
+        };
+        let Some(link) = self.link() else { return };
+        if key_emptied {
+            if self.duplicates == DuplicateKey::Reject {
+                link.release_claim(session.key());
+            }
+            link.release(Target::Key(session.key()));
         }
-        for group in groups {
-            leave(&mut index.by_group, &group, session);
+        for group in &emptied {
+            link.release(Target::Group(group));
         }
     }
 
     /// Adds `session` to `group`; false if already in it or closing.
     pub(crate) fn join(&self, session: &S, group: Box<str>) -> bool {
-        let mut index = write(&self.index);
-        // Checked under the lock that `remove` takes, so a closing session never joins late.
-        if !session.is_open() {
-            return false;
+        let first = {
+            let mut index = write(&self.index);
+            // Checked under the lock that `remove` takes, so a closing session never joins late.
+            if !session.is_open() {
+                return false;
+            }
+            let mut groups = session.groups();
+            if groups.contains(&group) {
+                return false;
+            }
+            let in_group = index.by_group.entry(group.clone()).or_default();
+            in_group.push(session.clone());
+            groups.push(group.clone());
+            in_group.len() == 1
+        };
+        if let Some(link) = self.link().filter(|_| first) {
+            // No wait for the broker here: a join runs in a handler, on its read loop.
+            let _ = link.retain(Target::Group(&group));
         }
-        let mut groups = session.groups();
-        if groups.contains(&group) {
-            return false;
-        }
-        let in_group = index.by_group.entry(group.clone()).or_default();
-        in_group.push(session.clone());
-        groups.push(group);
         true
     }
 
     /// Takes `session` out of `group`; false if not in it.
     pub(crate) fn leave(&self, session: &S, group: &str) -> bool {
-        let mut index = write(&self.index);
-        let mut groups = session.groups();
-        let Some(at) = groups.iter().position(|g| &**g == group) else {
-            return false;
+        let emptied = {
+            let mut index = write(&self.index);
+            let mut groups = session.groups();
+            let Some(at) = groups.iter().position(|g| &**g == group) else {
+                return false;
+            };
+            groups.remove(at);
+            leave(&mut index.by_group, group, session)
         };
-        groups.remove(at);
-        leave(&mut index.by_group, group, session);
+        if let Some(link) = self.link().filter(|_| emptied) {
+            link.release(Target::Group(group));
+        }
         true
+    }
+
+    /// Queues `message` for the local sessions `target` names.
+    pub(crate) fn deliver_local(&self, target: Target<'_>, message: &Message) -> Local {
+        let index = self.read();
+        let mut local = Local::default();
+        let mut push = |sessions: &[S]| {
+            for session in sessions {
+                match session.push(message.clone()) {
+                    Ok(()) => local.reached += 1,
+                    Err(SendError::Full) => local.refused += 1,
+                    Err(_) => {}
+                }
+            }
+        };
+        match target {
+            Target::Key(key) => push(index.under_key(key)),
+            Target::Group(group) => push(index.in_group(group)),
+            Target::All => index.all().for_each(&mut push),
+        }
+        local
+    }
+}
+
+impl<S: Member> LocalPool for Members<S> {
+    fn deliver(&self, target: Target<'_>, message: &Message) -> Local {
+        self.deliver_local(target, message)
+    }
+
+    fn close_key(&self, key: &str) {
+        let sessions = self.read().under_key(key).to_vec();
+        for session in sessions {
+            let reason = CloseReason::new(CloseCode::ViolatedPolicy, "replaced by a newer session");
+            session.close(reason);
+        }
+    }
+
+    fn local_len(&self) -> usize {
+        self.len()
+    }
+
+    fn gap(&self, target: Target<'_>) {
+        self.gaps.fetch_add(1, Ordering::Relaxed);
+        let route = self.route;
+        tracing::warn!(
+            route,
+            ?target,
+            "backplane subscription restored: messages published meanwhile may be lost"
+        );
     }
 }
 
@@ -160,13 +298,17 @@ impl<S> Index<S> {
     }
 }
 
-fn leave<S: Member>(by_group: &mut HashMap<Box<str>, Vec<S>>, group: &str, session: &S) {
-    if let Some(in_group) = by_group.get_mut(group) {
-        remove_from(in_group, session);
-        if in_group.is_empty() {
-            by_group.remove(group);
-        }
+/// Takes `session` out of `group`; whether that emptied the group.
+fn leave<S: Member>(by_group: &mut HashMap<Box<str>, Vec<S>>, group: &str, session: &S) -> bool {
+    let Some(in_group) = by_group.get_mut(group) else {
+        return false;
+    };
+    remove_from(in_group, session);
+    let emptied = in_group.is_empty();
+    if emptied {
+        by_group.remove(group);
     }
+    emptied
 }
 
 /// Removes `session` from `sessions`; whether it was there.
@@ -209,6 +351,12 @@ mod tests {
     }
 
     impl Member for Fake {
+        fn push(&self, _: Message) -> Result<(), SendError> {
+            Ok(())
+        }
+        fn close(&self, _: CloseReason) {
+            self.0.open.store(false, Ordering::Relaxed);
+        }
         fn key(&self) -> &str {
             self.0.key
         }
@@ -225,13 +373,10 @@ mod tests {
 
     #[test]
     fn sessions_are_found_by_key_until_removed() {
-        let members = Members::new("/r/{k}");
+        let members = Members::new("/r/{k}", DuplicateKey::Allow);
         let (a1, a2, b) = (fake("a"), fake("a"), fake("b"));
         for session in [&a1, &a2, &b] {
-            assert!(members
-                .enter(session, DuplicateKey::Allow)
-                .unwrap()
-                .is_empty());
+            assert!(members.enter(session).unwrap().replaced.is_empty());
         }
         assert_eq!(members.len(), 3);
         assert_eq!(members.read().under_key("a").len(), 2);
@@ -246,22 +391,24 @@ mod tests {
 
     #[test]
     fn the_duplicate_key_policy_replaces_or_rejects() {
-        let members = Members::new("/r/{k}");
+        let members = Members::new("/r/{k}", DuplicateKey::Replace);
         let (old, new) = (fake("k"), fake("k"));
-        members.enter(&old, DuplicateKey::Replace).unwrap();
-        let replaced = members.enter(&new, DuplicateKey::Replace).unwrap();
+        members.enter(&old).unwrap();
+        let replaced = members.enter(&new).unwrap().replaced;
         assert!(replaced.len() == 1 && replaced[0].is(&old));
         assert_eq!(members.len(), 1);
-        assert!(members.enter(&fake("k"), DuplicateKey::Reject).is_err());
+        let members = Members::new("/r/{k}", DuplicateKey::Reject);
+        members.enter(&old).unwrap();
+        assert!(members.enter(&new).is_err());
         assert_eq!(members.len(), 1);
     }
 
     #[test]
     fn groups_are_joined_once_left_and_emptied_on_removal() {
-        let members = Members::new("/r/{k}");
+        let members = Members::new("/r/{k}", DuplicateKey::Allow);
         let (a, b) = (fake("a"), fake("b"));
-        members.enter(&a, DuplicateKey::Allow).unwrap();
-        members.enter(&b, DuplicateKey::Allow).unwrap();
+        members.enter(&a).unwrap();
+        members.enter(&b).unwrap();
         assert!(members.join(&a, "room".into()));
         assert!(!members.join(&a, "room".into()), "already in it");
         assert!(members.join(&b, "room".into()));
@@ -276,9 +423,9 @@ mod tests {
 
     #[test]
     fn a_closing_session_joins_no_group() {
-        let members = Members::new("/r/{k}");
+        let members = Members::new("/r/{k}", DuplicateKey::Allow);
         let a = fake("a");
-        members.enter(&a, DuplicateKey::Allow).unwrap();
+        members.enter(&a).unwrap();
         a.0.open.store(false, Ordering::Relaxed);
         assert!(!members.join(&a, "room".into()));
         assert!(members.read().in_group("room").is_empty());

@@ -302,6 +302,14 @@ impl Session {
 }
 
 impl Member for Session {
+    fn push(&self, message: Message) -> Result<(), SendError> {
+        Session::push(self, message)
+    }
+
+    fn close(&self, reason: CloseReason) {
+        Session::close(self, reason);
+    }
+
     fn key(&self) -> &str {
         &self.inner.key
     }

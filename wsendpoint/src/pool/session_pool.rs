@@ -1,10 +1,14 @@
-//! [`SessionPool`]: the live sessions of one endpoint, by pool key and by group.
+//! [`SessionPool`]: the live sessions of one endpoint, by pool key and by group, on this node
+//! and, with a backplane, on every node of the cluster.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use serde::Serialize;
+use tokio::sync::oneshot;
 use tungstenite::Message;
 
 use crate::base::close::{CloseCode, CloseReason};
@@ -12,9 +16,12 @@ use crate::base::config::DuplicateKey;
 use crate::base::error::SendError;
 use crate::base::json;
 use crate::connection::state::Flush;
+use crate::pool::backplane::BackplaneError;
+use crate::pool::delivery::{AckedDelivery, Delivery, Remote};
 use crate::pool::members::{KeyTaken, Members};
 use crate::pool::membership::Membership;
 use crate::pool::session::Session;
+use crate::pool::target::Target;
 
 /// The live sessions of one endpoint, addressed by pool key or by group.
 ///
@@ -23,10 +30,16 @@ use crate::pool::session::Session;
 /// groups, before `#[on_close]` runs. Reach the pool from anywhere with
 /// [`Hub::sessions`](crate::Hub::sessions), or from a handler with [`Session::pool`].
 ///
-/// Pool sends never wait: a session whose outbound queue is full gets the endpoint's overflow
-/// policy (closed with 1008 by default, or the message dropped), so one client that stopped
-/// reading can neither grow server memory nor stall the others. Each send returns how many
-/// sessions it reached.
+/// Pool sends never wait for a session: one whose outbound queue is full gets the endpoint's
+/// overflow policy (closed with 1008 by default, or the message dropped), so one client that
+/// stopped reading can neither grow server memory nor stall the others. Each send returns a
+/// [`Delivery`]: the local sessions it reached or could not, and, on a hub with a
+/// [backplane](crate::Hub::with_backplane), how many other nodes holding the target received
+/// it. A send waits for the backplane at most its command timeout.
+///
+/// The counting methods ([`len`](Self::len), [`contains`](Self::contains),
+/// [`keys`](Self::keys), [`sessions`](Self::sessions), the group ones) are about this node's
+/// sessions; [`online`](Self::online) and [`count`](Self::count) ask the cluster.
 ///
 /// ```
 /// use wsendpoint::prelude::*;
@@ -45,8 +58,9 @@ use crate::pool::session::Session;
 /// # async fn demo() {
 /// let hub = Hub::new();
 /// let pool = hub.sessions::<Jobs>();
-/// assert_eq!(pool.send_text("ada", "job 7: 40% done").await, 0); // nobody connected as "ada" yet
-/// assert_eq!(pool.send_text_to_group("everyone-watching-jobs", "job 7 done").await, 0);
+/// let delivery = pool.send_text("ada", "job 7: 40% done").await;
+/// assert_eq!(delivery.reached, 0); // nobody connected as "ada" yet
+/// assert_eq!(pool.send_text_to_group("everyone-watching-jobs", "job 7 done").await.reached, 0);
 /// assert!(pool.is_empty());
 /// # }
 /// ```
@@ -55,18 +69,10 @@ pub struct SessionPool {
     members: Arc<Members<Session>>,
 }
 
-/// Whom a send addresses: the one seam every pool send goes through, so that a backplane can
-/// later carry the same sends to sessions held by other server processes.
-enum Target<'a> {
-    Key(&'a str),
-    Group(&'a str),
-    All,
-}
-
 impl SessionPool {
-    pub(crate) fn new(route: &'static str) -> Self {
+    pub(crate) fn new(route: &'static str, duplicates: DuplicateKey) -> Self {
         SessionPool {
-            members: Arc::new(Members::new(route)),
+            members: Arc::new(Members::new(route, duplicates)),
         }
     }
 
@@ -80,135 +86,233 @@ impl SessionPool {
         self.members.route()
     }
 
-    /// Sends `text` to every session under `key`; returns how many it reached.
-    pub async fn send_text(&self, key: &str, text: impl Into<String>) -> usize {
+    /// Sends `text` to every session under `key`.
+    pub async fn send_text(&self, key: &str, text: impl Into<String>) -> Delivery {
         self.deliver(Target::Key(key), Message::Text(text.into().into()))
             .await
     }
 
-    /// Sends binary `data` to every session under `key`; returns how many it reached.
-    pub async fn send_binary(&self, key: &str, data: impl Into<Bytes>) -> usize {
+    /// Sends binary `data` to every session under `key`.
+    pub async fn send_binary(&self, key: &str, data: impl Into<Bytes>) -> Delivery {
         self.deliver(Target::Key(key), Message::Binary(data.into()))
             .await
     }
 
-    /// Sends `value` as JSON text to every session under `key`; returns how many it reached.
+    /// Sends `value` as JSON text to every session under `key`.
     pub async fn send_json<T: Serialize + ?Sized>(
         &self,
         key: &str,
         value: &T,
-    ) -> Result<usize, SendError> {
+    ) -> Result<Delivery, SendError> {
         Ok(self.deliver(Target::Key(key), json::message(value)?).await)
     }
 
-    /// Sends `message` to every session under `key`; returns how many it reached.
-    pub async fn send(&self, key: &str, message: Message) -> usize {
+    /// Sends `message` to every session under `key`.
+    pub async fn send(&self, key: &str, message: Message) -> Delivery {
         self.deliver(Target::Key(key), message).await
     }
 
-    /// Sends `text` to every session in `group`; returns how many it reached.
-    pub async fn send_text_to_group(&self, group: &str, text: impl Into<String>) -> usize {
+    /// Sends `text` to every session in `group`.
+    pub async fn send_text_to_group(&self, group: &str, text: impl Into<String>) -> Delivery {
         self.deliver(Target::Group(group), Message::Text(text.into().into()))
             .await
     }
 
-    /// Sends `value` as JSON text to every session in `group`; returns how many it reached.
+    /// Sends `value` as JSON text to every session in `group`.
     pub async fn send_json_to_group<T: Serialize + ?Sized>(
         &self,
         group: &str,
         value: &T,
-    ) -> Result<usize, SendError> {
+    ) -> Result<Delivery, SendError> {
         Ok(self
             .deliver(Target::Group(group), json::message(value)?)
             .await)
     }
 
-    /// Sends `message` to every session in `group`; returns how many it reached.
-    pub async fn send_to_group(&self, group: &str, message: Message) -> usize {
+    /// Sends `message` to every session in `group`.
+    pub async fn send_to_group(&self, group: &str, message: Message) -> Delivery {
         self.deliver(Target::Group(group), message).await
     }
 
-    /// Sends `text` to every session of the endpoint; returns how many it reached.
-    pub async fn broadcast_text(&self, text: impl Into<String>) -> usize {
+    /// Sends `text` to every session of the endpoint.
+    pub async fn broadcast_text(&self, text: impl Into<String>) -> Delivery {
         self.deliver(Target::All, Message::Text(text.into().into()))
             .await
     }
 
-    /// Sends `message` to every session of the endpoint; returns how many it reached.
-    pub async fn broadcast(&self, message: Message) -> usize {
+    /// Sends `message` to every session of the endpoint.
+    pub async fn broadcast(&self, message: Message) -> Delivery {
         self.deliver(Target::All, message).await
     }
 
-    /// Number of live sessions.
+    /// Sends `message` to every session under `key`, then waits at most `timeout` for the other
+    /// nodes to say how many sessions it reached there.
+    ///
+    /// # Cancel safety
+    /// Cancelling after the send began leaves it sent; only the count is lost.
+    pub async fn send_acked(
+        &self,
+        key: &str,
+        message: Message,
+        timeout: Duration,
+    ) -> AckedDelivery {
+        self.deliver_acked(Target::Key(key), message, timeout).await
+    }
+
+    /// [`send_acked`](Self::send_acked) to every session in `group`.
+    pub async fn send_to_group_acked(
+        &self,
+        group: &str,
+        message: Message,
+        timeout: Duration,
+    ) -> AckedDelivery {
+        self.deliver_acked(Target::Group(group), message, timeout)
+            .await
+    }
+
+    /// [`send_acked`](Self::send_acked) to every session of the endpoint.
+    pub async fn broadcast_acked(&self, message: Message, timeout: Duration) -> AckedDelivery {
+        self.deliver_acked(Target::All, message, timeout).await
+    }
+
+    /// Number of live sessions on this node.
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
-    /// Whether no session is live.
+    /// Whether no session is live on this node.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Whether at least one session is live under `key`.
+    /// Whether at least one session is live under `key` on this node.
     pub fn contains(&self, key: &str) -> bool {
         !self.members.read().under_key(key).is_empty()
     }
 
-    /// The keys that have at least one live session, sorted.
+    /// The keys that have at least one live session on this node, sorted.
     pub fn keys(&self) -> Vec<String> {
         self.members.read().keys()
     }
 
-    /// The live sessions under `key`.
+    /// The live sessions under `key` on this node.
     pub fn sessions(&self, key: &str) -> Vec<Session> {
         self.members.read().under_key(key).to_vec()
     }
 
-    /// Number of live sessions in `group`.
+    /// Number of live sessions in `group` on this node.
     pub fn group_len(&self, group: &str) -> usize {
         self.members.read().in_group(group).len()
     }
 
-    /// The live sessions in `group`.
+    /// The live sessions in `group` on this node.
     pub fn group(&self, group: &str) -> Vec<Session> {
         self.members.read().in_group(group).to_vec()
     }
 
-    /// The groups that have at least one live session, sorted.
+    /// The groups that have at least one live session on this node, sorted.
     pub fn groups(&self) -> Vec<String> {
         self.members.read().groups()
     }
 
-    async fn deliver(&self, target: Target<'_>, message: Message) -> usize {
-        // Pushes never wait and never take the pool's lock, so they run under the read lock:
-        // no snapshot of the recipients to allocate, clone and drop on every send.
-        let index = self.members.read();
-        let reached = |sessions: &[Session]| {
-            sessions
-                .iter()
-                .filter(|session| session.push(message.clone()).is_ok())
-                .count()
+    /// Whether a session is live under `key` on any node of the cluster (this one only,
+    /// without a backplane).
+    ///
+    /// # Errors
+    /// When the backplane does not answer.
+    pub async fn online(&self, key: &str) -> Result<bool, BackplaneError> {
+        if self.contains(key) {
+            return Ok(true);
+        }
+        match self.members.link() {
+            Some(link) => link.held_elsewhere(key).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Number of live sessions of the endpoint on every node of the cluster (this one only,
+    /// without a backplane).
+    ///
+    /// # Errors
+    /// When the backplane does not answer, or a node does not answer within its command
+    /// timeout.
+    pub async fn count(&self) -> Result<usize, BackplaneError> {
+        let local = self.len();
+        let Some(link) = self.members.link() else {
+            return Ok(local);
         };
-        match target {
-            Target::Key(key) => reached(index.under_key(key)),
-            Target::Group(group) => reached(index.in_group(group)),
-            Target::All => index.all().map(reached).sum(),
+        let timeout = link.command_timeout();
+        Ok(local + link.remote_count(timeout).await?)
+    }
+
+    /// Times a backplane channel of this endpoint (a key, a group, the broadcast) was confirmed
+    /// again after it may have missed messages: the broker was unreachable meanwhile. Each is
+    /// also logged, as a warning naming the key or group.
+    pub fn gaps(&self) -> u64 {
+        self.members.gaps()
+    }
+
+    /// Delivers to the local sessions at once, and returns the wait for the copy for other
+    /// nodes, if the hub has a backplane.
+    fn deliver(&self, target: Target<'_>, message: Message) -> impl Future<Output = Delivery> + '_ {
+        let local = self.members.deliver_local(target, &message);
+        let publish = self
+            .members
+            .link()
+            .map(|link| link.publish(target, message));
+        async move {
+            let remote = match publish {
+                Some(publish) => publish.await,
+                None => Remote::NotPublished,
+            };
+            Delivery {
+                reached: local.reached,
+                refused: local.refused,
+                remote,
+            }
+        }
+    }
+
+    async fn deliver_acked(
+        &self,
+        target: Target<'_>,
+        message: Message,
+        timeout: Duration,
+    ) -> AckedDelivery {
+        let local = self.members.deliver_local(target, &message);
+        let (remote, remote_reached, answered) = match self.members.link() {
+            Some(link) => Box::pin(link.publish_acked(target, &message, timeout)).await,
+            None => (Remote::NotPublished, 0, 0),
+        };
+        AckedDelivery {
+            delivery: Delivery {
+                reached: local.reached,
+                refused: local.refused,
+                remote,
+            },
+            remote_reached,
+            answered,
         }
     }
 
     /// Puts `session` in the pool until the returned membership is dropped, applying the
     /// endpoint's duplicate-key policy: the sessions it replaces close with 1008, after what is
-    /// queued for them.
+    /// queued for them (on other nodes too). In a cluster, the first local session under a key
+    /// also gets the confirmation of its channel's subscription, for the handshake to wait on.
     pub(crate) fn enter(
         &self,
         session: &Session,
-        duplicates: DuplicateKey,
-    ) -> Result<Membership, KeyTaken> {
-        for older in self.members.enter(session, duplicates)? {
+    ) -> Result<(Membership, Option<oneshot::Receiver<()>>), KeyTaken> {
+        let entered = self.members.enter(session)?;
+        for older in entered.replaced {
             let reason = CloseReason::new(CloseCode::ViolatedPolicy, "replaced by a newer session");
             older.request_close(reason, Flush::Queued);
         }
-        Ok(Membership::new(session.clone()))
+        let link = self.members.link();
+        if let Some(link) = link.filter(|_| self.members.duplicates() == DuplicateKey::Replace) {
+            link.announce_replace(session.key());
+        }
+        Ok((Membership::new(session.clone()), entered.subscribed))
     }
 }
 

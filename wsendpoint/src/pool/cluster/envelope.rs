@@ -1,0 +1,257 @@
+//! [`Envelope`]: what one node publishes for the others, and its wire form.
+//!
+//! The channel an envelope is published on says which endpoint and which key, group or
+//! broadcast it is for, so the envelope carries only what the channel does not: who sent it
+//! (a node skips what it published itself), whether it wants acknowledgements, and the message.
+//!
+//! ```text
+//! deliver:  'W' 1 | 0 | origin u64 | ack id u64 (0: none) | kind u8 | payload
+//! replace:  'W' 1 | 1 | origin u64
+//! ack:      'W' 1 | 2 | ack id u64 | sessions reached u32
+//! count?:   'W' 1 | 3 | origin u64 | query id u64
+//! count:    'W' 1 | 4 | query id u64 | sessions u64
+//! ```
+//! Integers are big-endian. A payload is the message's bytes as they are (text is UTF-8,
+//! checked once on the receiving node).
+
+use axum::body::Bytes;
+use tungstenite::{Message, Utf8Bytes};
+
+/// A node of the cluster: random per hub, so that a restarted process is a new node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct NodeId(pub(crate) u64);
+
+/// The first two bytes of every envelope: a magic byte and the format's version.
+const HEADER: [u8; 2] = [b'W', 1];
+
+/// One message between nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Envelope {
+    /// Deliver `message` to the local sessions the channel names; acknowledge with the count
+    /// to `origin` if `ack` is set.
+    Deliver {
+        origin: NodeId,
+        ack: Option<u64>,
+        message: Message,
+    },
+    /// A session under the channel's key opened on `origin` with `on_duplicate_key =
+    /// "replace"`: close the local ones.
+    Replace { origin: NodeId },
+    /// The answer to a `Deliver` with `ack`: how many sessions it reached on that node.
+    Ack { id: u64, reached: u32 },
+    /// How many sessions of the channel's endpoint does each node hold? Answer to `origin`.
+    CountQuery { origin: NodeId, id: u64 },
+    /// The answer to a `CountQuery`.
+    Count { id: u64, sessions: u64 },
+}
+
+/// A message kind that can cross nodes.
+const TEXT: u8 = 1;
+const BINARY: u8 = 2;
+const PING: u8 = 3;
+const PONG: u8 = 4;
+
+impl Envelope {
+    /// The wire form, or `None` for a message no other node could send on (a close frame, a
+    /// raw frame: they belong to one connection).
+    pub(crate) fn encode(&self) -> Option<Bytes> {
+        let mut out = HEADER.to_vec();
+        match self {
+            Envelope::Deliver {
+                origin,
+                ack,
+                message,
+            } => {
+                let (kind, payload): (u8, &[u8]) = match message {
+                    Message::Text(text) => (TEXT, text.as_bytes()),
+                    Message::Binary(data) => (BINARY, data),
+                    Message::Ping(data) => (PING, data),
+                    Message::Pong(data) => (PONG, data),
+                    Message::Close(_) | Message::Frame(_) => return None,
+                };
+                out.reserve(18 + payload.len());
+                out.push(0);
+                out.extend_from_slice(&origin.0.to_be_bytes());
+                out.extend_from_slice(&ack.unwrap_or(0).to_be_bytes());
+                out.push(kind);
+                out.extend_from_slice(payload);
+            }
+            Envelope::Replace { origin } => {
+                out.push(1);
+                out.extend_from_slice(&origin.0.to_be_bytes());
+            }
+            Envelope::Ack { id, reached } => {
+                out.push(2);
+                out.extend_from_slice(&id.to_be_bytes());
+                out.extend_from_slice(&reached.to_be_bytes());
+            }
+            Envelope::CountQuery { origin, id } => {
+                out.push(3);
+                out.extend_from_slice(&origin.0.to_be_bytes());
+                out.extend_from_slice(&id.to_be_bytes());
+            }
+            Envelope::Count { id, sessions } => {
+                out.push(4);
+                out.extend_from_slice(&id.to_be_bytes());
+                out.extend_from_slice(&sessions.to_be_bytes());
+            }
+        }
+        Some(out.into())
+    }
+
+    /// The envelope `bytes` hold, or `None` for anything else (another format, another version,
+    /// text that is not UTF-8): a node ignores what it cannot read.
+    pub(crate) fn decode(bytes: Bytes) -> Option<Envelope> {
+        if bytes.get(..2)? != HEADER {
+            return None;
+        }
+        let mut reader = Reader { bytes, at: 3 };
+        let envelope = match reader.bytes.get(2)? {
+            0 => {
+                let origin = NodeId(reader.u64()?);
+                let ack = Some(reader.u64()?).filter(|id| *id != 0);
+                let kind = reader.u8()?;
+                let payload = reader.rest();
+                let message = match kind {
+                    TEXT => Message::Text(Utf8Bytes::try_from(payload).ok()?),
+                    BINARY => Message::Binary(payload),
+                    PING => Message::Ping(payload),
+                    PONG => Message::Pong(payload),
+                    _ => return None,
+                };
+                Envelope::Deliver {
+                    origin,
+                    ack,
+                    message,
+                }
+            }
+            1 => Envelope::Replace {
+                origin: NodeId(reader.u64()?),
+            },
+            2 => Envelope::Ack {
+                id: reader.u64()?,
+                reached: reader.u32()?,
+            },
+            3 => Envelope::CountQuery {
+                origin: NodeId(reader.u64()?),
+                id: reader.u64()?,
+            },
+            4 => Envelope::Count {
+                id: reader.u64()?,
+                sessions: reader.u64()?,
+            },
+            _ => return None,
+        };
+        Some(envelope)
+    }
+}
+
+/// Reads fixed-width integers off the front of an envelope.
+struct Reader {
+    bytes: Bytes,
+    at: usize,
+}
+
+impl Reader {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let slice = self.bytes.get(self.at..self.at + N)?;
+        self.at += N;
+        slice.try_into().ok()
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take::<1>().map(|[b]| b)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.take().map(u32::from_be_bytes)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_be_bytes)
+    }
+
+    /// The rest, without a copy.
+    fn rest(self) -> Bytes {
+        self.bytes.slice(self.at.min(self.bytes.len())..)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(envelope: Envelope) {
+        let bytes = envelope.encode().expect("encodes");
+        assert_eq!(Envelope::decode(bytes), Some(envelope));
+    }
+
+    #[test]
+    fn every_envelope_reads_back_as_written() {
+        let origin = NodeId(0x0102_0304_0506_0708);
+        for message in [
+            Message::text("héllo"),
+            Message::binary(vec![0, 255, 7]),
+            Message::Ping(Bytes::from_static(b"p")),
+            Message::Pong(Bytes::new()),
+            Message::text(""),
+        ] {
+            round_trip(Envelope::Deliver {
+                origin,
+                ack: None,
+                message: message.clone(),
+            });
+            round_trip(Envelope::Deliver {
+                origin,
+                ack: Some(u64::MAX),
+                message,
+            });
+        }
+        round_trip(Envelope::Replace { origin });
+        round_trip(Envelope::Ack { id: 9, reached: 3 });
+        round_trip(Envelope::CountQuery { origin, id: 4 });
+        round_trip(Envelope::Count {
+            id: 4,
+            sessions: 10_000,
+        });
+    }
+
+    #[test]
+    fn what_belongs_to_one_connection_does_not_cross_nodes() {
+        let close = Envelope::Deliver {
+            origin: NodeId(1),
+            ack: None,
+            message: Message::Close(None),
+        };
+        assert_eq!(close.encode(), None);
+    }
+
+    #[test]
+    fn anything_else_is_ignored() {
+        let valid = Envelope::Replace { origin: NodeId(1) }.encode().unwrap();
+        for bad in [
+            Bytes::new(),
+            Bytes::from_static(b"W"),
+            Bytes::from_static(b"X\x01\x01"),
+            Bytes::from_static(b"W\x02\x01"),
+            valid.slice(..valid.len() - 1),
+            Bytes::from_static(b"W\x01\x09"),
+        ] {
+            assert_eq!(Envelope::decode(bad.clone()), None, "{bad:?}");
+        }
+        let mut bad_text = Envelope::Deliver {
+            origin: NodeId(1),
+            ack: None,
+            message: Message::binary(vec![0xff]),
+        }
+        .encode()
+        .unwrap()
+        .to_vec();
+        bad_text[19] = TEXT;
+        assert_eq!(
+            Envelope::decode(bad_text.into()),
+            None,
+            "text that is not UTF-8"
+        );
+    }
+}

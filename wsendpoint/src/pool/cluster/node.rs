@@ -1,0 +1,537 @@
+//! [`Node`]: this hub as a member of the cluster, and the [`PoolLink`] each of its pools holds.
+//!
+//! Two tasks run beside the hub: one reads the backplane's events (messages for local sessions,
+//! answers, confirmations, interruptions); the other keeps the broker in line with what the
+//! node needs (subscriptions made or ended, claims renewed), so nothing in a connection's read
+//! loop ever waits for the broker. Both hold the node weakly and end when it is dropped.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::Instant;
+use tungstenite::Message;
+
+use crate::base::sync::lock;
+use crate::pool::backplane::{
+    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
+};
+use crate::pool::cluster::envelope::{Envelope, NodeId};
+use crate::pool::cluster::subscriptions::Subscriptions;
+use crate::pool::cluster::{LocalPool, Names};
+use crate::pool::delivery::Remote;
+use crate::pool::target::{Scope, Target};
+
+/// How often the upkeep task looks again without being asked: a subscription that failed is
+/// tried again this often while the broker is down.
+const UPKEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// The route under which the node's own channel is held.
+const NODE_ROUTE: &str = "";
+
+/// This hub in the cluster.
+pub(crate) struct Node {
+    id: NodeId,
+    backplane: Arc<dyn Backplane>,
+    settings: BackplaneSettings,
+    names: Names,
+    state: Mutex<State>,
+    /// Asks the upkeep task to look now.
+    upkeep: Arc<Notify>,
+    /// Whether the last command to the broker worked: the log says once when that changes.
+    available: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    pools: HashMap<&'static str, Weak<dyn LocalPool>>,
+    subscriptions: Subscriptions,
+    /// Sends and queries waiting for the other nodes' answers, by id.
+    waiting: HashMap<u64, mpsc::UnboundedSender<u64>>,
+    next_wait: u64,
+    /// Claims this node holds: claim name → owner.
+    claims: HashMap<String, String>,
+}
+
+impl Node {
+    /// Joins the cluster over `backplane`, and starts the node's two tasks.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime, or if the backplane's events were taken already.
+    pub(crate) fn start(backplane: Arc<dyn Backplane>) -> Arc<Node> {
+        let events = backplane
+            .events()
+            .expect("a backplane joins one hub: its events were taken already");
+        let settings = backplane.settings();
+        let node = Arc::new(Node {
+            id: NodeId(random_u64()),
+            names: Names::new(settings.prefix()),
+            settings,
+            backplane,
+            state: Mutex::new(State::default()),
+            upkeep: Arc::new(Notify::new()),
+            available: AtomicBool::new(true),
+        });
+        let own = node.names.node(node.id);
+        let _ = lock(&node.state)
+            .subscriptions
+            .retain(own, NODE_ROUTE, Scope::All);
+        tokio::spawn(read_events(Arc::downgrade(&node), events));
+        tokio::spawn(keep_up(Arc::downgrade(&node), node.upkeep.clone()));
+        node
+    }
+
+    /// Routes what arrives for the endpoint at `route` to `pool`, and holds its broadcast
+    /// channel.
+    pub(crate) fn attach(&self, route: &'static str, pool: Weak<dyn LocalPool>) {
+        let channel = self.names.channel(route, Target::All);
+        let mut state = lock(&self.state);
+        state.pools.insert(route, pool);
+        let _ = state.subscriptions.retain(channel, route, Scope::All);
+        drop(state);
+        self.upkeep.notify_one();
+    }
+
+    /// Runs a broker command under the timeout, noting whether the broker answered.
+    async fn command<T>(
+        &self,
+        call: BoxFuture<'_, Result<T, BackplaneError>>,
+    ) -> Result<T, BackplaneError> {
+        let timeout = self.settings.command_timeout();
+        let result = match tokio::time::timeout(timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(BackplaneError::Timeout(timeout)),
+        };
+        match &result {
+            Ok(_) => self.now_available(),
+            Err(error) => self.now_unavailable(error),
+        }
+        result
+    }
+
+    fn now_available(&self) {
+        if !self.available.swap(true, Ordering::AcqRel) {
+            tracing::info!("backplane available again: sends reach every node");
+        }
+    }
+
+    fn now_unavailable(&self, error: &BackplaneError) {
+        if self.available.swap(false, Ordering::AcqRel) {
+            tracing::warn!(%error, "backplane unavailable: sends reach this node's sessions only");
+        }
+    }
+
+    async fn publish_on(&self, channel: String, envelope: Envelope) -> Remote {
+        let Some(payload) = envelope.encode() else {
+            return Remote::NotPublished;
+        };
+        let own = usize::from(lock(&self.state).subscriptions.is_confirmed(&channel));
+        match self
+            .command(self.backplane.publish(&channel, payload))
+            .await
+        {
+            Ok(receivers) => Remote::Published {
+                nodes: receivers.saturating_sub(own),
+            },
+            Err(error) => Remote::Failed(error),
+        }
+    }
+
+    /// Registers a wait for answers; they arrive on the receiver until [`Self::forget`].
+    fn expect_answers(&self) -> (u64, mpsc::UnboundedReceiver<u64>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut state = lock(&self.state);
+        state.next_wait += 1;
+        let id = state.next_wait;
+        state.waiting.insert(id, tx);
+        (id, rx)
+    }
+
+    fn forget(&self, id: u64) {
+        lock(&self.state).waiting.remove(&id);
+    }
+
+    /// Publishes `envelope` (which carries `id`), then sums the answers of the nodes it reached,
+    /// until all answered or `timeout` passed: the remote outcome, the sum, and how many
+    /// answered.
+    async fn gather(
+        &self,
+        channel: String,
+        envelope: Envelope,
+        (id, mut answers): (u64, mpsc::UnboundedReceiver<u64>),
+        timeout: Duration,
+    ) -> (Remote, u64, usize) {
+        let deadline = Instant::now() + timeout;
+        let remote = self.publish_on(channel, envelope).await;
+        let (mut sum, mut answered) = (0, 0);
+        let expected = remote.nodes().unwrap_or(0);
+        while answered < expected {
+            match tokio::time::timeout_at(deadline, answers.recv()).await {
+                Ok(Some(value)) => {
+                    sum += value;
+                    answered += 1;
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        self.forget(id);
+        (remote, sum, answered)
+    }
+
+    /// What this node writes in its claims.
+    fn owner(&self) -> String {
+        format!("{:016x}", self.id.0)
+    }
+
+    /// Runs `f` on the pool of `route`, if it is still there.
+    fn with_pool<R>(&self, route: &str, f: impl FnOnce(&dyn LocalPool) -> R) -> Option<R> {
+        let pool = lock(&self.state).pools.get(route)?.upgrade()?;
+        Some(f(&*pool))
+    }
+}
+
+/// What the upkeep task does each time it looks: subscriptions, then claims when due.
+impl Node {
+    async fn reconcile(&self) {
+        let changes = lock(&self.state).subscriptions.changes();
+        if !changes.subscribe.is_empty() {
+            let channels = changes.subscribe;
+            match self
+                .command(self.backplane.subscribe(channels.clone()))
+                .await
+            {
+                Ok(()) => channels.iter().for_each(|c| self.confirmed(c)),
+                Err(_) => lock(&self.state).subscriptions.failed(&channels),
+            }
+        }
+        if !changes.unsubscribe.is_empty() {
+            let channels = changes.unsubscribe;
+            if self
+                .command(self.backplane.unsubscribe(channels.clone()))
+                .await
+                .is_ok()
+            {
+                lock(&self.state).subscriptions.unsubscribed(&channels);
+            }
+        }
+    }
+
+    /// Renews every claim; one found lost (it expired while the broker was down) is made again,
+    /// unless another node took it meanwhile.
+    async fn renew_claims(&self) {
+        let claims: Vec<(String, String)> = lock(&self.state)
+            .claims
+            .iter()
+            .map(|(key, owner)| (key.clone(), owner.clone()))
+            .collect();
+        let ttl = self.settings.presence_ttl();
+        for (key, owner) in claims {
+            let renewed = self.command(self.backplane.renew(&key, &owner, ttl)).await;
+            if renewed == Ok(false)
+                && self.command(self.backplane.claim(&key, &owner, ttl)).await == Ok(false)
+            {
+                tracing::warn!(
+                    claim = key,
+                    "another node took this key while the backplane was down"
+                );
+            }
+        }
+    }
+
+    /// The broker confirmed `channel`: report a gap if it may have missed messages.
+    fn confirmed(&self, channel: &str) {
+        let gap = lock(&self.state).subscriptions.confirmed(channel);
+        if let Some((route, scope)) = gap.filter(|(route, _)| *route != NODE_ROUTE) {
+            self.with_pool(route, |pool| pool.gap(scope.target()));
+        }
+    }
+}
+
+/// What the event task does with each event.
+impl Node {
+    fn on_event(self: &Arc<Self>, event: BackplaneEvent) {
+        match event {
+            BackplaneEvent::Message { channel, payload } => self.on_message(&channel, payload),
+            BackplaneEvent::Subscribed { channel } => {
+                self.now_available();
+                self.confirmed(&channel);
+            }
+            BackplaneEvent::Interrupted => {
+                lock(&self.state).subscriptions.interrupted();
+                self.now_unavailable(&BackplaneError::unavailable("connection lost"));
+            }
+        }
+    }
+
+    fn on_message(self: &Arc<Self>, channel: &str, payload: Bytes) {
+        let Some(envelope) = Envelope::decode(payload) else {
+            return;
+        };
+        match envelope {
+            Envelope::Deliver { origin, .. } | Envelope::Replace { origin }
+                if origin == self.id => {}
+            Envelope::Deliver {
+                origin,
+                ack,
+                message,
+            } => self.delivered(channel, origin, ack, &message),
+            Envelope::Replace { .. } => {
+                if let Some((route, Scope::Key(key))) = self.lookup(channel) {
+                    self.with_pool(route, |pool| pool.close_key(&key));
+                }
+            }
+            Envelope::CountQuery { origin, id } if origin != self.id => {
+                let Some((route, _)) = self.lookup(channel) else {
+                    return;
+                };
+                let sessions = self.with_pool(route, |pool| pool.local_len()).unwrap_or(0);
+                self.answer(
+                    origin,
+                    Envelope::Count {
+                        id,
+                        sessions: sessions as u64,
+                    },
+                );
+            }
+            Envelope::CountQuery { .. } => {}
+            Envelope::Ack { id, reached } => self.answered(id, u64::from(reached)),
+            Envelope::Count { id, sessions } => self.answered(id, sessions),
+        }
+    }
+
+    fn delivered(
+        self: &Arc<Self>,
+        channel: &str,
+        origin: NodeId,
+        ack: Option<u64>,
+        message: &Message,
+    ) {
+        let Some((route, scope)) = self.lookup(channel) else {
+            return;
+        };
+        let local = self.with_pool(route, |pool| pool.deliver(scope.target(), message));
+        if let Some(id) = ack {
+            let reached = local
+                .map_or(0, |l| l.reached)
+                .try_into()
+                .unwrap_or(u32::MAX);
+            self.answer(origin, Envelope::Ack { id, reached });
+        }
+    }
+
+    fn lookup(&self, channel: &str) -> Option<(&'static str, Scope)> {
+        let state = lock(&self.state);
+        let (route, scope) = state.subscriptions.lookup(channel)?;
+        Some((route, scope.clone()))
+    }
+
+    /// Sends `envelope` to node `to`, without waiting for it here.
+    fn answer(self: &Arc<Self>, to: NodeId, envelope: Envelope) {
+        let node = self.clone();
+        let channel = self.names.node(to);
+        spawn_if_running(async move { node.publish_on(channel, envelope).await });
+    }
+
+    fn answered(&self, id: u64, value: u64) {
+        if let Some(waiting) = lock(&self.state).waiting.get(&id) {
+            let _ = waiting.send(value);
+        }
+    }
+}
+
+/// Reads the backplane's events until the node is gone.
+async fn read_events(node: Weak<Node>, mut events: mpsc::UnboundedReceiver<BackplaneEvent>) {
+    while let Some(event) = events.recv().await {
+        let Some(node) = node.upgrade() else { return };
+        node.on_event(event);
+    }
+}
+
+/// Keeps the broker in line with what the node needs, until the node is gone.
+async fn keep_up(node: Weak<Node>, asked: Arc<Notify>) {
+    let mut renew_at = Instant::now();
+    loop {
+        {
+            let Some(node) = node.upgrade() else { return };
+            node.reconcile().await;
+            if Instant::now() >= renew_at {
+                node.renew_claims().await;
+                renew_at = Instant::now() + node.settings.presence_ttl() / 3;
+            }
+        }
+        tokio::select! {
+            () = asked.notified() => {}
+            () = tokio::time::sleep(UPKEEP_EVERY) => {}
+        }
+    }
+}
+
+/// Runs `task` in the background, if there is a runtime to run it: a session dropped after its
+/// runtime (a test's, say) has nobody to tell, and its claims expire by themselves.
+fn spawn_if_running<T: Send + 'static>(
+    task: impl std::future::Future<Output = T> + Send + 'static,
+) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(task);
+    }
+}
+
+/// A random id for this node: std's per-process random hasher keys, and the time.
+fn random_u64() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
+/// A pool's place in the cluster: the node, and the endpoint's route.
+pub(crate) struct PoolLink {
+    node: Arc<Node>,
+    route: &'static str,
+}
+
+impl PoolLink {
+    pub(crate) fn new(node: Arc<Node>, route: &'static str) -> Self {
+        PoolLink { node, route }
+    }
+
+    /// A local session now holds `target` (a key or group gained its first one): the node
+    /// subscribes to its channel. Until the broker confirms it, the receiver resolves when it
+    /// does; none while the broker is unavailable, so that handshakes do not wait on it.
+    pub(crate) fn retain(&self, target: Target<'_>) -> Option<oneshot::Receiver<()>> {
+        let channel = self.node.names.channel(self.route, target);
+        let waiter =
+            lock(&self.node.state)
+                .subscriptions
+                .retain(channel, self.route, Scope::of(target));
+        self.node.upkeep.notify_one();
+        waiter.filter(|_| self.node.available.load(Ordering::Acquire))
+    }
+
+    /// No local session holds `target` any more.
+    pub(crate) fn release(&self, target: Target<'_>) {
+        let channel = self.node.names.channel(self.route, target);
+        lock(&self.node.state).subscriptions.release(&channel);
+        self.node.upkeep.notify_one();
+    }
+
+    /// Publishes `message` for the other nodes that hold `target`.
+    ///
+    /// Boxed: a handler that sends keeps the send's future in its connection's task, and this
+    /// one (a broker call under a timeout) inline would double the size of every such task,
+    /// with a backplane or without.
+    pub(crate) fn publish(&self, target: Target<'_>, message: Message) -> BoxFuture<'_, Remote> {
+        let envelope = Envelope::Deliver {
+            origin: self.node.id,
+            ack: None,
+            message,
+        };
+        let channel = self.node.names.channel(self.route, target);
+        Box::pin(self.node.publish_on(channel, envelope))
+    }
+
+    /// Publishes `message` and waits, at most `timeout`, for the other nodes to say how many
+    /// sessions it reached: the remote outcome, the sessions, how many nodes answered.
+    pub(crate) async fn publish_acked(
+        &self,
+        target: Target<'_>,
+        message: &Message,
+        timeout: Duration,
+    ) -> (Remote, usize, usize) {
+        let wait = self.node.expect_answers();
+        let envelope = Envelope::Deliver {
+            origin: self.node.id,
+            ack: Some(wait.0),
+            message: message.clone(),
+        };
+        let channel = self.node.names.channel(self.route, target);
+        let (remote, reached, answered) = self.node.gather(channel, envelope, wait, timeout).await;
+        (remote, reached as usize, answered)
+    }
+
+    /// The sessions the other nodes hold, if every node answered within `timeout`.
+    pub(crate) async fn remote_count(&self, timeout: Duration) -> Result<usize, BackplaneError> {
+        let wait = self.node.expect_answers();
+        let envelope = Envelope::CountQuery {
+            origin: self.node.id,
+            id: wait.0,
+        };
+        let channel = self.node.names.channel(self.route, Target::All);
+        match self.node.gather(channel, envelope, wait, timeout).await {
+            (Remote::Failed(error), ..) => Err(error),
+            (remote, sessions, answered) if answered >= remote.nodes().unwrap_or(0) => {
+                Ok(sessions as usize)
+            }
+            _ => Err(BackplaneError::Timeout(timeout)),
+        }
+    }
+
+    /// Whether another node holds a session under `key`: its channel has a subscriber besides
+    /// this node.
+    pub(crate) async fn held_elsewhere(&self, key: &str) -> Result<bool, BackplaneError> {
+        let channel = self.node.names.channel(self.route, Target::Key(key));
+        let own = usize::from(lock(&self.node.state).subscriptions.is_confirmed(&channel));
+        let subscribers = self
+            .node
+            .command(self.node.backplane.subscribers(&channel))
+            .await?;
+        Ok(subscribers > own)
+    }
+
+    /// Claims `key` for this node across the cluster (the endpoint reserves a key for one
+    /// session; locally the pool enforces it): false if another node holds it.
+    pub(crate) async fn claim(&self, key: &str) -> Result<bool, BackplaneError> {
+        let name = self.node.names.claim(self.route, key);
+        let owner = self.node.owner();
+        let ttl = self.node.settings.presence_ttl();
+        lock(&self.node.state)
+            .claims
+            .insert(name.clone(), owner.clone());
+        let claimed = self
+            .node
+            .command(self.node.backplane.claim(&name, &owner, ttl))
+            .await;
+        if claimed != Ok(true) {
+            lock(&self.node.state).claims.remove(&name);
+        }
+        claimed
+    }
+
+    /// Ends this node's claim on `key` (its last local session under it left), in the
+    /// background; unless a new local session claimed it again meanwhile.
+    pub(crate) fn release_claim(&self, key: &str) {
+        let name = self.node.names.claim(self.route, key);
+        if lock(&self.node.state).claims.remove(&name).is_none() {
+            return;
+        }
+        let node = self.node.clone();
+        spawn_if_running(async move {
+            if lock(&node.state).claims.contains_key(&name) {
+                return;
+            }
+            let owner = node.owner();
+            let _ = node.command(node.backplane.release(&name, &owner)).await;
+        });
+    }
+
+    /// Tells the other nodes that hold `key` that a newer session took it, in the background.
+    pub(crate) fn announce_replace(&self, key: &str) {
+        let node = self.node.clone();
+        let channel = node.names.channel(self.route, Target::Key(key));
+        let envelope = Envelope::Replace { origin: node.id };
+        spawn_if_running(async move { node.publish_on(channel, envelope).await });
+    }
+
+    /// The longest the node waits for the broker.
+    pub(crate) fn command_timeout(&self) -> Duration {
+        self.node.settings.command_timeout()
+    }
+}
