@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every check of the project, with its own set-up: formatting, lints, then all tests (runtime unit
 # tests, expansion snapshots, compile-fail cases, black-box tests on 127.0.0.1, doctests, the
-# examples' own tests, the cluster tests against a real redis-server, the JS client's unit tests,
-# and the browser tests of the examples' pages in Debian's headless Chromium). CI runs exactly
-# this (see .ci/run); so should you before pushing.
+# examples' own tests, the cluster tests against a real redis-server and a real Redis Cluster,
+# the JS client's unit tests, and the browser tests of the examples' pages in Debian's headless
+# Chromium). CI runs exactly this (see .ci/run); so should you before pushing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,8 +1,9 @@
-//! One session pool across several hubs: every test runs on the in-memory broker and on a real
-//! `redis-server` of its own.
+//! One session pool across several hubs: every test runs on the in-memory broker, on a real
+//! `redis-server` of its own, and on a real Redis Cluster of its own (sharded pub/sub).
 //!
-//! Each node is a real server on 127.0.0.1:0 with real WebSocket clients; the broker is either a
-//! `MemoryBroker` or Redis on a Unix socket in a temporary folder.
+//! Each node is a real server on 127.0.0.1:0 with real WebSocket clients; the broker is a
+//! `MemoryBroker`, Redis on a Unix socket in a temporary folder, or three Redis Cluster
+//! primaries on free ports of 127.0.0.1.
 
 use std::future::Future;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use wsendpoint::prelude::*;
 use wsendpoint::{Backplane, BackplaneSettings, MemoryBroker, RedisBackplane, Remote};
 
+use crate::redis_cluster::RedisCluster;
 use crate::redis_server::RedisServer;
 use crate::support::{
     recv_close, recv_text, send_text, unique, within, Recorder, TestServer, PATIENCE,
@@ -60,6 +62,14 @@ impl NewestPerKey {}
 enum Broker {
     Memory(MemoryBroker),
     Redis(RedisServer),
+    RedisCluster(RedisCluster),
+}
+
+/// How to reach a broker, without borrowing it.
+enum Address {
+    Memory(MemoryBroker),
+    Redis(String),
+    RedisCluster(Vec<String>),
 }
 
 /// Settings short enough for a test to see a claim expire.
@@ -76,24 +86,46 @@ impl Broker {
         Broker::Redis(RedisServer::start().await)
     }
 
+    async fn redis_cluster() -> Self {
+        Broker::RedisCluster(RedisCluster::start().await)
+    }
+
     /// A new connection to the broker, for one hub (or for the test's own look at it).
     async fn connect(&self) -> Box<dyn Backplane> {
         self.connector().await
     }
 
+    /// [`connect`](Self::connect) with `settings` (Redis only: a memory broker has its own).
+    async fn connect_with(&self, settings: BackplaneSettings) -> Box<dyn Backplane> {
+        self.connector_with(settings).await
+    }
+
     /// [`connect`](Self::connect) as a future that borrows nothing, to run on another runtime.
     fn connector(&self) -> impl Future<Output = Box<dyn Backplane>> + Send + 'static {
-        let memory = match self {
-            Broker::Memory(broker) => Ok(broker.clone()),
-            Broker::Redis(server) => Err(server.url()),
+        self.connector_with(settings())
+    }
+
+    fn connector_with(
+        &self,
+        settings: BackplaneSettings,
+    ) -> impl Future<Output = Box<dyn Backplane>> + Send + 'static {
+        let address = match self {
+            Broker::Memory(broker) => Address::Memory(broker.clone()),
+            Broker::Redis(server) => Address::Redis(server.url()),
+            Broker::RedisCluster(cluster) => Address::RedisCluster(cluster.urls()),
         };
         async move {
-            match memory {
-                Ok(broker) => Box::new(broker.connect()) as Box<dyn Backplane>,
-                Err(url) => Box::new(
-                    RedisBackplane::connect_with(&url, settings())
+            match address {
+                Address::Memory(broker) => Box::new(broker.connect()) as Box<dyn Backplane>,
+                Address::Redis(url) => Box::new(
+                    RedisBackplane::connect_with(&url, settings)
                         .await
                         .expect("connect to redis-server"),
+                ),
+                Address::RedisCluster(urls) => Box::new(
+                    RedisBackplane::connect_cluster_with(urls, settings)
+                        .await
+                        .expect("connect to the Redis Cluster"),
                 ),
             }
         }
@@ -101,7 +133,11 @@ impl Broker {
 
     /// A node: a real server whose hub is on this broker.
     async fn node(&self) -> TestServer {
-        let hub = Hub::new().with_backplane(self.connect().await);
+        self.node_with(settings()).await
+    }
+
+    async fn node_with(&self, settings: BackplaneSettings) -> TestServer {
+        let hub = Hub::new().with_backplane(self.connect_with(settings).await);
         let router = hub.router();
         TestServer::start_with(hub, router).await
     }
@@ -111,14 +147,17 @@ impl Broker {
         match self {
             Broker::Memory(broker) => broker.set_down(true),
             Broker::Redis(server) => server.kill().await,
+            Broker::RedisCluster(cluster) => cluster.kill().await,
         }
     }
 
-    /// The broker is back (Redis: a new, empty server on the same socket).
+    /// The broker is back (Redis: a new, empty server on the same socket; a Redis Cluster: its
+    /// nodes, empty, on the same ports, with their slots).
     async fn bring_back(&mut self) {
         match self {
             Broker::Memory(broker) => broker.set_down(false),
             Broker::Redis(server) => server.restart().await,
+            Broker::RedisCluster(cluster) => cluster.restart().await,
         }
     }
 
@@ -378,7 +417,58 @@ async fn a_dead_nodes_claims_expire_within_the_ttl(broker: Broker) {
     c.stop().await;
 }
 
-/// Runs each test on both brokers.
+/// Redis restarted empty: a node makes its claims again at once, not when they are due.
+async fn claims_are_made_again_as_soon_as_redis_is_back(mut broker: Broker) {
+    // Renewed every 20 s: longer than the test waits, so only the prompt claim can pass.
+    let long = settings().with_presence_ttl(Duration::from_secs(60));
+    let (b, c) = (
+        broker.node_with(long.clone()).await,
+        broker.node_with(long).await,
+    );
+    let key = unique("reclaimed");
+    let path = format!("/cluster-one/{key}");
+    let claim = format!("wsendpoint:/cluster-one/<key>:p:{key}");
+    let _held = b.connect(&path).await;
+    assert!(broker.redis_has(&claim).await, "claimed");
+
+    broker.take_down().await;
+    broker.bring_back().await;
+    eventually("the claim made again", || broker.redis_has(&claim)).await;
+    assert_eq!(c.refused_status(&path).await, 409);
+    for node in [b, c] {
+        node.stop().await;
+    }
+}
+
+impl Broker {
+    /// Whether Redis holds `name`, as `redis-cli` sees it.
+    async fn redis_has(&self, name: &str) -> bool {
+        let mut command = tokio::process::Command::new("redis-cli");
+        match self {
+            Broker::Memory(_) => unreachable!("a memory broker keeps its claims"),
+            Broker::Redis(server) => command.args(server.cli_args()),
+            Broker::RedisCluster(cluster) => command.args(cluster.cli_args()),
+        };
+        let output = command.args(["exists", name]).output().await;
+        output.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1")
+    }
+}
+
+/// Only Redis loses what it holds when it restarts.
+mod restarted {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn claims_are_made_again_on_redis() {
+        super::claims_are_made_again_as_soon_as_redis_is_back(super::Broker::redis().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn claims_are_made_again_on_redis_cluster() {
+        let broker = super::Broker::redis_cluster().await;
+        super::claims_are_made_again_as_soon_as_redis_is_back(broker).await;
+    }
+}
+
+/// Runs each test on every broker.
 macro_rules! on_every_broker {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -394,6 +484,14 @@ macro_rules! on_every_broker {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     super::$test(super::Broker::redis().await).await;
+                }
+            )*
+        }
+        mod redis_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Broker::redis_cluster().await).await;
                 }
             )*
         }

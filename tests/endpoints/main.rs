@@ -16,6 +16,7 @@ mod messages;
 mod mining;
 mod params;
 mod pool;
+mod redis_cluster;
 mod redis_server;
 mod session_api;
 mod shutdown;

@@ -1,6 +1,7 @@
 //! A real `redis-server` of the test's own, on a Unix socket in a temporary folder, so tests
 //! never share a server or collide on a port; it can be killed and started again on the same
-//! socket.
+//! socket. Or a node of a Redis Cluster of the test's own, which needs TCP (the nodes talk to
+//! each other on port + 10000): on a free port of 127.0.0.1.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -13,12 +14,23 @@ use crate::support::within;
 
 pub struct RedisServer {
     dir: PathBuf,
+    /// The TCP port of a cluster node; none for a Unix socket's server.
+    cluster_port: Option<u16>,
     child: Option<Child>,
 }
 
 impl RedisServer {
-    /// Starts a server and waits until it accepts connections.
+    /// Starts a server on a Unix socket and waits until it accepts connections.
     pub async fn start() -> Self {
+        Self::start_on(None).await
+    }
+
+    /// Starts a Redis Cluster node, not yet in a cluster, on `port` of 127.0.0.1.
+    pub async fn start_cluster_node(port: u16) -> Self {
+        Self::start_on(Some(port)).await
+    }
+
+    async fn start_on(cluster_port: Option<u16>) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = format!(
             "wsendpoint-redis-{}-{}",
@@ -27,14 +39,29 @@ impl RedisServer {
         );
         let dir = std::env::temp_dir().join(name);
         std::fs::create_dir_all(&dir).expect("a folder for redis-server");
-        let mut server = RedisServer { dir, child: None };
+        let mut server = RedisServer {
+            dir,
+            cluster_port,
+            child: None,
+        };
         server.run().await;
         server
     }
 
-    /// `redis+unix://` and the socket's path.
+    /// `redis+unix://` and the socket's path, or a cluster node's `redis://127.0.0.1:port`.
     pub fn url(&self) -> String {
-        format!("redis+unix://{}", self.socket().display())
+        match self.cluster_port {
+            Some(port) => format!("redis://127.0.0.1:{port}"),
+            None => format!("redis+unix://{}", self.socket().display()),
+        }
+    }
+
+    /// How `redis-cli` reaches it.
+    pub fn cli_args(&self) -> Vec<String> {
+        match self.cluster_port {
+            Some(port) => vec!["-p".into(), port.to_string()],
+            None => vec!["-s".into(), self.socket().display().to_string()],
+        }
     }
 
     fn socket(&self) -> PathBuf {
@@ -43,12 +70,20 @@ impl RedisServer {
 
     /// Starts `redis-server` and waits until it says it is ready to accept connections.
     async fn run(&mut self) {
-        let mut child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
-            .arg("--unixsocket")
-            .arg(self.socket())
-            .arg("--dir")
-            .arg(&self.dir)
+        let mut command = Command::new("redis-server");
+        command.args(["--save", "", "--appendonly", "no"]);
+        command.arg("--dir").arg(&self.dir);
+        match self.cluster_port {
+            // Its cluster configuration (nodes.conf in its folder) survives a kill, so that a
+            // restarted node takes its slots back.
+            Some(port) => command
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"]),
+            None => command
+                .args(["--port", "0", "--unixsocket"])
+                .arg(self.socket()),
+        };
+        let mut child = command
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -80,7 +115,8 @@ impl RedisServer {
         let _ = std::fs::remove_file(self.socket());
     }
 
-    /// Starts the server again on the same socket, empty.
+    /// Starts the server again on the same socket or port, with no data (a cluster node keeps
+    /// its configuration, and so its slots).
     pub async fn restart(&mut self) {
         self.kill().await;
         self.run().await;

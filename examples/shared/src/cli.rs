@@ -1,7 +1,8 @@
 //! The command line and start-up of the example servers, so that they all start, log and stop
-//! the same way: [`CommandLine`] reads `--port N`, `--host ADDR`, `--redis URL` and `--help`,
-//! [`init_logging`] sets up logging, and [`run`] serves a [`Demo`] (mining, chat) with both, on
-//! a cluster of nodes over Redis with `--redis`, and with a graceful shutdown on Ctrl-C. echo,
+//! the same way: [`CommandLine`] reads `--port N`, `--host ADDR`, `--redis URL`,
+//! `--redis-cluster URL,...` and `--help`, [`init_logging`] sets up logging, and [`run`] serves
+//! a [`Demo`] (mining, chat) with both, on a cluster of nodes over Redis with `--redis` (or a
+//! Redis Cluster with `--redis-cluster`), and with a graceful shutdown on Ctrl-C. echo,
 //! which serves with `wsendpoint::serve`, uses the first two.
 
 use std::process::ExitCode;
@@ -19,8 +20,36 @@ pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub struct Options {
     pub host: String,
     pub port: u16,
-    /// The Redis that joins this node to the others (`--redis URL`).
-    pub redis: Option<String>,
+    /// The Redis that joins this node to the others.
+    pub redis: Option<Redis>,
+}
+
+/// The broker of a cluster of demo nodes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Redis {
+    /// `--redis URL`: one Redis.
+    Single(String),
+    /// `--redis-cluster URL,URL,...`: some of a Redis Cluster's primaries.
+    Cluster(Vec<String>),
+}
+
+impl Redis {
+    /// Connects, or says why not.
+    async fn connect(&self) -> Result<RedisBackplane, wsendpoint::BackplaneError> {
+        match self {
+            Redis::Single(url) => RedisBackplane::connect(url).await,
+            Redis::Cluster(urls) => RedisBackplane::connect_cluster(urls).await,
+        }
+    }
+}
+
+impl std::fmt::Display for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Redis::Single(url) => f.write_str(url),
+            Redis::Cluster(urls) => write!(f, "the Redis Cluster of {}", urls.join(",")),
+        }
+    }
 }
 
 impl Options {
@@ -44,14 +73,15 @@ pub struct CommandLine<'a> {
     /// What `--help` prints, and an error after itself.
     pub usage: &'a str,
     pub default_port: u16,
-    /// Whether the demos' `--host ADDR` and `--redis URL` are accepted; without them the
+    /// Whether the demos' `--host ADDR` and `--redis[-cluster] URL` are accepted; without them the
     /// server binds [`DEFAULT_HOST`] and serves alone.
     pub demo_flags: bool,
 }
 
 impl CommandLine<'_> {
     /// Parses `--port N`, `--port=N`, `--help` and, with [`demo_flags`](Self::demo_flags),
-    /// `--host ADDR` and `--redis URL` (or `=`); the error is a sentence for the user.
+    /// `--host ADDR`, `--redis URL` and `--redis-cluster URL,...` (or `=`); the error is a
+    /// sentence for the user.
     pub fn parse(&self, args: impl IntoIterator<Item = String>) -> Result<Cli, String> {
         let mut options = Options {
             host: DEFAULT_HOST.to_owned(),
@@ -81,7 +111,14 @@ impl CommandLine<'_> {
                     })?;
                 }
                 "--host" if self.demo_flags => options.host = value("--host")?,
-                "--redis" if self.demo_flags => options.redis = Some(value("--redis")?),
+                "--redis" if self.demo_flags => {
+                    options.redis = Some(Redis::Single(value("--redis")?));
+                }
+                "--redis-cluster" if self.demo_flags => {
+                    let urls = value("--redis-cluster")?;
+                    let urls = urls.split(',').filter(|u| !u.is_empty()).map(String::from);
+                    options.redis = Some(Redis::Cluster(urls.collect()));
+                }
                 other => return Err(format!("unexpected argument {other:?}")),
             }
         }
@@ -136,7 +173,7 @@ impl Demo {
         } = self;
         format!(
             "\
-Usage: {name} [--port N] [--host ADDR] [--redis URL]
+Usage: {name} [--port N] [--host ADDR] [--redis URL | --redis-cluster URL,...]
 
 Serves the wsendpoint {about}
 
@@ -145,6 +182,8 @@ Options:
   --host ADDR    address to bind (default {DEFAULT_HOST})
   --redis URL    join the other nodes on this Redis (redis://127.0.0.1:6379): a send
                  on any node reaches the sessions of every node
+  --redis-cluster URL,...
+                 the same on a Redis Cluster, reached through these primaries
   -h, --help     show this help
 
 Log level: RUST_LOG (default info), e.g. RUST_LOG=debug."
@@ -177,13 +216,13 @@ pub async fn run(demo: Demo) -> ExitCode {
     };
     let hub = match &options.redis {
         None => hub,
-        Some(url) => match RedisBackplane::connect(url).await {
+        Some(redis) => match redis.connect().await {
             Ok(backplane) => {
-                tracing::info!(redis = url, "joined the cluster");
+                tracing::info!(%redis, "joined the cluster");
                 hub.with_backplane(backplane)
             }
             Err(error) => {
-                tracing::error!(redis = url, %error, "cannot reach Redis");
+                tracing::error!(%redis, %error, "cannot reach Redis");
                 return ExitCode::FAILURE;
             }
         },
@@ -304,7 +343,7 @@ mod tests {
         let expected = Ok(Cli::Run(Options {
             host: "127.0.0.1".into(),
             port: 8092,
-            redis: Some("redis://127.0.0.1:6379".into()),
+            redis: Some(Redis::Single("redis://127.0.0.1:6379".into())),
         }));
         assert_eq!(
             parse(&["--port", "8092", "--redis", "redis://127.0.0.1:6379"]),
@@ -315,6 +354,18 @@ mod tests {
             expected
         );
         assert!(parse(&["--redis"]).unwrap_err().contains("needs a value"));
+        let expected = Ok(Cli::Run(Options {
+            host: "127.0.0.1".into(),
+            port: 8090,
+            redis: Some(Redis::Cluster(vec![
+                "redis://127.0.0.1:7000".into(),
+                "redis://127.0.0.1:7001".into(),
+            ])),
+        }));
+        assert_eq!(
+            parse(&["--redis-cluster=redis://127.0.0.1:7000,redis://127.0.0.1:7001"]),
+            expected
+        );
     }
 
     #[test]

@@ -232,7 +232,14 @@ test('after the server restarts on the same port the page reconnects by itself a
   });
 });
 
-test('two pages on one key both get the progress; a page on another key gets none', { timeout: TEST_TIMEOUT }, async () => {
+/**
+ * How long a job one step above LOW_DIFFICULTY may take: ~1M hashes on average, but the number
+ * of attempts is geometric, so 20 s (~3M hashes in a debug build on a busy machine) missed about
+ * one run in fifteen; 60 s misses about one in three thousand.
+ */
+const HIGHER_JOB_WAIT = 60_000;
+
+test('two pages on one key both get the progress; a page on another key gets none', { timeout: TEST_TIMEOUT + HIGHER_JOB_WAIT }, async () => {
   await withFixture('mining: keys', async (fx) => {
     const server = await fx.server('mining');
     const browser = await fx.browser();
@@ -248,8 +255,11 @@ test('two pages on one key both get the progress; a page on another key gets non
 
     await a.page.click('#mine');
     const [resultA, resultB] = await Promise.all([
-      a.frames.waitFor(isResult, { what: 'the result on page A' }),
-      b.frames.waitFor(isResult, { what: 'the result on page B (which did not click)' }),
+      a.frames.waitFor(isResult, { what: 'the result on page A', timeout: HIGHER_JOB_WAIT }),
+      b.frames.waitFor(isResult, {
+        what: 'the result on page B (which did not click)',
+        timeout: HIGHER_JOB_WAIT,
+      }),
     ]);
     await Promise.all([waitForJob(a.page, 'done'), waitForJob(b.page, 'done')]);
 

@@ -31,6 +31,12 @@ use crate::pool::target::{Scope, Target};
 /// tried again this often while the broker is down.
 const UPKEEP_EVERY: Duration = Duration::from_secs(1);
 
+/// How long after the broker came back the node subscribes again to every channel it needs, on
+/// each upkeep: a client library may restore its connections in several steps (a Redis Cluster
+/// shard by shard) and drop, without a word, one that held subscriptions; the broker takes a
+/// subscription made twice as one.
+const SETTLE_FOR: Duration = Duration::from_secs(10);
+
 /// The route under which the node's own channel is held.
 const NODE_ROUTE: &str = "";
 
@@ -56,6 +62,10 @@ struct State {
     next_wait: u64,
     /// Claims this node holds: claim name → owner.
     claims: HashMap<String, String>,
+    /// The broker may have lost the claims (it restarted): renew them at once, not when due.
+    renew_now: bool,
+    /// Until when every needed channel is subscribed again on each upkeep (see [`SETTLE_FOR`]).
+    settling_until: Option<Instant>,
 }
 
 impl Node {
@@ -117,6 +127,7 @@ impl Node {
     fn now_available(&self) {
         if !self.available.swap(true, Ordering::AcqRel) {
             tracing::info!("backplane available again: sends reach every node");
+            lock(&self.state).settling_until = Some(Instant::now() + SETTLE_FOR);
         }
     }
 
@@ -198,7 +209,16 @@ impl Node {
 /// What the upkeep task does each time it looks: subscriptions, then claims when due.
 impl Node {
     async fn reconcile(&self) {
-        let changes = lock(&self.state).subscriptions.changes();
+        let changes = {
+            let mut state = lock(&self.state);
+            let settling = state
+                .settling_until
+                .is_some_and(|until| Instant::now() < until);
+            if !settling {
+                state.settling_until = None;
+            }
+            state.subscriptions.changes(settling)
+        };
         if !changes.subscribe.is_empty() {
             let channels = changes.subscribe;
             match self
@@ -221,9 +241,11 @@ impl Node {
         }
     }
 
-    /// Renews every claim; one found lost (it expired while the broker was down) is made again,
-    /// unless another node took it meanwhile.
-    async fn renew_claims(&self) {
+    /// Renews every claim; one found lost (it expired, or the broker restarted empty) is made
+    /// again, unless another node took it meanwhile. Stops at the first command the broker does
+    /// not answer, to try again soon rather than wait out a timeout per claim; whether all
+    /// were renewed.
+    async fn renew_claims(&self) -> bool {
         let claims: Vec<(String, String)> = lock(&self.state)
             .claims
             .iter()
@@ -231,16 +253,27 @@ impl Node {
             .collect();
         let ttl = self.settings.presence_ttl();
         for (key, owner) in claims {
-            let renewed = self.command(self.backplane.renew(&key, &owner, ttl)).await;
-            if renewed == Ok(false)
-                && self.command(self.backplane.claim(&key, &owner, ttl)).await == Ok(false)
-            {
-                tracing::warn!(
+            let Ok(renewed) = self.command(self.backplane.renew(&key, &owner, ttl)).await else {
+                return false;
+            };
+            if renewed {
+                continue;
+            }
+            match self.command(self.backplane.claim(&key, &owner, ttl)).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
                     claim = key,
                     "another node took this key while the backplane was down"
-                );
+                ),
+                Err(_) => return false,
             }
         }
+        true
+    }
+
+    /// Whether the claims are due for renewal before their time, and no longer so.
+    fn take_renew_now(&self) -> bool {
+        std::mem::take(&mut lock(&self.state).renew_now)
     }
 
     /// The broker confirmed `channel`: report a gap if it may have missed messages.
@@ -262,8 +295,12 @@ impl Node {
                 self.confirmed(&channel);
             }
             BackplaneEvent::Interrupted => {
-                lock(&self.state).subscriptions.interrupted();
+                let mut state = lock(&self.state);
+                state.subscriptions.interrupted();
+                state.renew_now = true;
+                drop(state);
                 self.now_unavailable(&BackplaneError::unavailable("connection lost"));
+                self.upkeep.notify_one();
             }
         }
     }
@@ -359,9 +396,13 @@ async fn keep_up(node: Weak<Node>, asked: Arc<Notify>) {
         {
             let Some(node) = node.upgrade() else { return };
             node.reconcile().await;
-            if Instant::now() >= renew_at {
-                node.renew_claims().await;
-                renew_at = Instant::now() + node.settings.presence_ttl() / 3;
+            if node.take_renew_now() || Instant::now() >= renew_at {
+                renew_at = Instant::now()
+                    + if node.renew_claims().await {
+                        node.settings.presence_ttl() / 3
+                    } else {
+                        UPKEEP_EVERY
+                    };
             }
         }
         tokio::select! {

@@ -76,12 +76,14 @@ impl Subscriptions {
         }
     }
 
-    /// The subscriptions to make and to end.
-    pub(crate) fn changes(&self) -> Changes {
+    /// The subscriptions to make and to end; with `again`, every needed channel is to be
+    /// subscribed, confirmed or not.
+    pub(crate) fn changes(&self, again: bool) -> Changes {
         let mut changes = Changes::default();
         for (name, channel) in &self.channels {
             match (channel.holders > 0, channel.confirmed) {
                 (true, false) => changes.subscribe.push(name.clone()),
+                (true, true) if again => changes.subscribe.push(name.clone()),
                 (false, true) => changes.unsubscribe.push(name.clone()),
                 _ => {}
             }
@@ -124,10 +126,15 @@ impl Subscriptions {
     }
 
     /// The connection to the broker dropped: every needed channel may miss messages until the
-    /// broker confirms it again.
+    /// broker confirms it again, and is subscribed anew. A client library may restore its
+    /// subscriptions by itself, but not always (a Redis Cluster that comes back slot by slot
+    /// refuses the first attempt), and the broker takes a subscription made twice as one.
     pub(crate) fn interrupted(&mut self) {
         for entry in self.channels.values_mut() {
-            entry.gap = entry.holders > 0;
+            if entry.holders > 0 {
+                entry.gap = true;
+                entry.confirmed = false;
+            }
         }
     }
 
@@ -160,7 +167,7 @@ mod tests {
             subs.retain("c".into(), "/r", key("k")).is_some(),
             "waits too"
         );
-        assert_eq!(subs.changes().subscribe, ["c"]);
+        assert_eq!(subs.changes(false).subscribe, ["c"]);
         assert!(waiter.try_recv().is_err());
         assert_eq!(subs.confirmed("c"), None);
         assert_eq!(waiter.try_recv(), Ok(()));
@@ -168,14 +175,15 @@ mod tests {
             subs.retain("c".into(), "/r", key("k")).is_none(),
             "confirmed"
         );
-        assert_eq!(subs.changes(), Changes::default());
+        assert_eq!(subs.changes(false), Changes::default());
+        assert_eq!(subs.changes(true).subscribe, ["c"], "subscribed again");
         for _ in 0..3 {
             subs.release("c");
         }
-        assert_eq!(subs.changes().unsubscribe, ["c"]);
+        assert_eq!(subs.changes(false).unsubscribe, ["c"]);
         assert_eq!(subs.lookup("c"), None, "no longer held");
         subs.unsubscribed(&["c".to_owned()]);
-        assert_eq!(subs.changes(), Changes::default());
+        assert_eq!(subs.changes(false), Changes::default());
         assert!(!subs.is_confirmed("c"));
     }
 
@@ -184,7 +192,7 @@ mod tests {
         let mut subs = Subscriptions::default();
         let _ = subs.retain("c".into(), "/r", key("k"));
         subs.release("c");
-        assert_eq!(subs.changes(), Changes::default());
+        assert_eq!(subs.changes(false), Changes::default());
         assert_eq!(subs.confirmed("c"), None);
     }
 
@@ -197,6 +205,12 @@ mod tests {
         }
         subs.release("released");
         subs.interrupted();
+        assert_eq!(subs.changes(false).subscribe, ["held"], "subscribed anew");
+        assert_eq!(
+            subs.changes(false).unsubscribe,
+            ["released"],
+            "still to end"
+        );
         assert_eq!(subs.confirmed("held"), Some(("/r", key("held"))));
         assert_eq!(subs.confirmed("held"), None, "once");
         assert_eq!(subs.confirmed("released"), None, "nobody holds it");
@@ -207,7 +221,7 @@ mod tests {
         let mut subs = Subscriptions::default();
         let _ = subs.retain("c".into(), "/r", Scope::All);
         subs.failed(&["c".to_owned()]);
-        assert_eq!(subs.changes().subscribe, ["c"], "still to do");
+        assert_eq!(subs.changes(false).subscribe, ["c"], "still to do");
         assert_eq!(subs.confirmed("c"), Some(("/r", Scope::All)));
         assert!(subs.is_confirmed("c"));
         assert_eq!(subs.lookup("c"), Some(("/r", &Scope::All)));

@@ -1,27 +1,27 @@
-//! [`RedisBackplane`]: the cluster over Redis pub/sub, with `redis`'s connection manager, which
-//! reconnects by itself and, over RESP3, restores its subscriptions.
+//! [`RedisBackplane`]: the cluster over Redis pub/sub, on one Redis or on a Redis Cluster
+//! (sharded pub/sub), with the `redis` crate's connections, which reconnect by themselves and,
+//! over RESP3, restore their subscriptions.
 //!
-//! Two connections per node: one for commands (publish, claims), one that holds the
-//! subscriptions and receives their messages as RESP3 pushes. Both retry forever, at most half
-//! a second apart, so a node comes back within about a second of Redis; every command is bounded
-//! by the hub's timeout meanwhile. Claims are one key each, set, renewed and deleted by small
-//! Lua scripts that compare the owner first.
+//! The connections are the [`Link`]'s; this file is what both topologies share: the claims,
+//! small Lua scripts on one key each that compare the owner first, and the translation of
+//! Redis's pushes into backplane events. Every command is bounded by the hub's timeout.
+
+mod link;
+mod pushes;
 
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{PushInfo, PushKind, Script, Value};
+use redis::{RedisError, RedisResult, Script};
 use tokio::sync::mpsc;
 
 use crate::base::sync::lock;
+use crate::pool::backplane::redis::link::Link;
+use crate::pool::backplane::redis::pushes::Pushes;
 use crate::pool::backplane::{
     Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
 };
-
-/// The longest wait between two reconnection attempts.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_millis(500);
 
 /// Sets the claim unless another owner holds it.
 static CLAIM: LazyLock<Script> = LazyLock::new(|| {
@@ -63,11 +63,14 @@ static RELEASE: LazyLock<Script> = LazyLock::new(|| {
 /// # async fn demo() -> Result<(), wsendpoint::BackplaneError> {
 /// let hub = Hub::new().with_backplane(RedisBackplane::connect("redis://127.0.0.1:6379").await?);
 /// // or over a Unix socket: "redis+unix:///run/redis/redis.sock"
+/// // or on a Redis Cluster, through any of its primaries:
+/// let hub = Hub::new().with_backplane(
+///     RedisBackplane::connect_cluster(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]).await?,
+/// );
 /// # drop(hub); Ok(()) }
 /// ```
 pub struct RedisBackplane {
-    commands: ConnectionManager,
-    subscriber: ConnectionManager,
+    link: Link,
     events: Mutex<Option<mpsc::UnboundedReceiver<BackplaneEvent>>>,
     settings: BackplaneSettings,
 }
@@ -91,89 +94,61 @@ impl RedisBackplane {
         url: &str,
         settings: BackplaneSettings,
     ) -> Result<Self, BackplaneError> {
-        let client = redis::Client::open(with_resp3(url)).map_err(BackplaneError::unavailable)?;
-        let (pushes, received) = mpsc::unbounded_channel::<PushInfo>();
         let timeout = settings.command_timeout();
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(usize::MAX)
-            .set_max_delay(MAX_RECONNECT_DELAY)
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout));
-        let connect = async {
-            let commands = ConnectionManager::new_with_config(client.clone(), config.clone());
-            let subscriber = config
-                .set_push_sender(pushes)
-                .set_automatic_resubscription();
-            let subscriber = ConnectionManager::new_with_config(client, subscriber);
-            tokio::try_join!(commands, subscriber)
-        };
-        let (commands, subscriber) = tokio::time::timeout(timeout, connect)
+        Self::start(settings, |pushes| Link::single(url, timeout, pushes)).await
+    }
+
+    /// Connects to the Redis Cluster of `nodes` (the URLs of some of its primaries; it finds
+    /// the others from them), with the default [`BackplaneSettings`]. Channels are sharded:
+    /// each lives on the shard of its slot, so a send to a key involves that shard only.
+    ///
+    /// # Errors
+    /// When no node answers within the settings' command timeout.
+    pub async fn connect_cluster<I>(nodes: I) -> Result<Self, BackplaneError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        Self::connect_cluster_with(nodes, BackplaneSettings::default()).await
+    }
+
+    /// Connects to the Redis Cluster of `nodes` with `settings`.
+    ///
+    /// # Errors
+    /// See [`connect_cluster`](Self::connect_cluster).
+    pub async fn connect_cluster_with<I>(
+        nodes: I,
+        settings: BackplaneSettings,
+    ) -> Result<Self, BackplaneError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let nodes = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        let timeout = settings.command_timeout();
+        Self::start(settings, |pushes| Link::cluster(nodes, timeout, pushes)).await
+    }
+
+    /// Opens the link within the command timeout; its pushes become events as they arrive.
+    async fn start<F>(
+        settings: BackplaneSettings,
+        open: impl FnOnce(Pushes) -> F,
+    ) -> Result<Self, BackplaneError>
+    where
+        F: std::future::Future<Output = RedisResult<Link>>,
+    {
+        let timeout = settings.command_timeout();
+        let (events, receiver) = mpsc::unbounded_channel();
+        let link = tokio::time::timeout(timeout, open(Pushes::new(events)))
             .await
             .map_err(|_| BackplaneError::Timeout(timeout))?
             .map_err(BackplaneError::unavailable)?;
-        let (events, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(translate(received, events));
         Ok(RedisBackplane {
-            commands,
-            subscriber,
+            link,
             events: Mutex::new(Some(receiver)),
             settings,
         })
     }
-}
-
-/// `url` asking for RESP3, which subscriptions through the connection manager need.
-fn with_resp3(url: &str) -> String {
-    if url.contains("protocol=") {
-        return url.to_owned();
-    }
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}protocol=resp3")
-}
-
-/// Turns the subscriber's pushes into backplane events, until the subscriber is gone.
-async fn translate(
-    mut pushes: mpsc::UnboundedReceiver<PushInfo>,
-    events: mpsc::UnboundedSender<BackplaneEvent>,
-) {
-    while let Some(push) = pushes.recv().await {
-        let event = match push.kind {
-            PushKind::Message => match &push.data[..] {
-                [channel, payload] => BackplaneEvent::Message {
-                    channel: text(channel),
-                    payload: bytes(payload),
-                },
-                _ => continue,
-            },
-            PushKind::Subscribe => match push.data.first() {
-                Some(channel) => BackplaneEvent::Subscribed {
-                    channel: text(channel),
-                },
-                None => continue,
-            },
-            PushKind::Disconnection => BackplaneEvent::Interrupted,
-            _ => continue,
-        };
-        if events.send(event).is_err() {
-            return;
-        }
-    }
-}
-
-fn bytes(value: &Value) -> Bytes {
-    match value {
-        Value::BulkString(data) => Bytes::copy_from_slice(data),
-        Value::SimpleString(text) => Bytes::copy_from_slice(text.as_bytes()),
-        _ => Bytes::new(),
-    }
-}
-
-fn text(value: &Value) -> String {
-    String::from_utf8_lossy(&bytes(value)).into_owned()
-}
-
-fn unavailable(error: redis::RedisError) -> BackplaneError {
-    BackplaneError::unavailable(error)
 }
 
 fn millis(ttl: Duration) -> u64 {
@@ -186,35 +161,45 @@ impl Backplane for RedisBackplane {
         channel: &str,
         payload: Bytes,
     ) -> BoxFuture<'_, Result<usize, BackplaneError>> {
-        let mut commands = self.commands.clone();
-        let command = redis::cmd("PUBLISH").arg(channel).arg(&payload[..]).clone();
+        let mut commands = self.link.commands();
+        let command = redis::cmd(self.link.publish_command())
+            .arg(channel)
+            .arg(&payload[..])
+            .clone();
         Box::pin(async move {
             command
                 .query_async(&mut commands)
                 .await
-                .map_err(unavailable)
+                .map_err(|e| self.unavailable(e))
         })
     }
 
     fn subscribe(&self, channels: Vec<String>) -> BoxFuture<'_, Result<(), BackplaneError>> {
-        let mut subscriber = self.subscriber.clone();
-        Box::pin(async move { subscriber.subscribe(channels).await.map_err(unavailable) })
+        Box::pin(async move {
+            let subscribed = self.link.subscribe(channels).await;
+            subscribed.map_err(|e| self.unavailable(e))
+        })
     }
 
     fn unsubscribe(&self, channels: Vec<String>) -> BoxFuture<'_, Result<(), BackplaneError>> {
-        let mut subscriber = self.subscriber.clone();
-        Box::pin(async move { subscriber.unsubscribe(channels).await.map_err(unavailable) })
+        Box::pin(async move {
+            let unsubscribed = self.link.unsubscribe(channels).await;
+            unsubscribed.map_err(|e| self.unavailable(e))
+        })
     }
 
     fn subscribers(&self, channel: &str) -> BoxFuture<'_, Result<usize, BackplaneError>> {
-        let mut commands = self.commands.clone();
-        let command = redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).clone();
+        let mut commands = self.link.commands();
+        let command = redis::cmd("PUBSUB")
+            .arg(self.link.count_subcommand())
+            .arg(channel)
+            .clone();
         let channel = channel.to_owned();
         Box::pin(async move {
             let counts: std::collections::HashMap<String, usize> = command
                 .query_async(&mut commands)
                 .await
-                .map_err(unavailable)?;
+                .map_err(|e| self.unavailable(e))?;
             Ok(counts.get(&channel).copied().unwrap_or(0))
         })
     }
@@ -252,6 +237,13 @@ impl Backplane for RedisBackplane {
 }
 
 impl RedisBackplane {
+    /// A command failed: the error for the hub; the link repairs itself if the error says it
+    /// must.
+    fn unavailable(&self, error: RedisError) -> BackplaneError {
+        self.link.failed(&error);
+        BackplaneError::unavailable(error)
+    }
+
     /// Runs one of the claim scripts on `key` for `owner`; whether it acted.
     fn owner_script(
         &self,
@@ -260,7 +252,7 @@ impl RedisBackplane {
         owner: &str,
         ttl: Option<Duration>,
     ) -> BoxFuture<'_, Result<bool, BackplaneError>> {
-        let mut commands = self.commands.clone();
+        let mut commands = self.link.commands();
         let mut invocation = script.key(key);
         invocation.arg(owner);
         if let Some(ttl) = ttl {
@@ -270,26 +262,8 @@ impl RedisBackplane {
             let acted: i64 = invocation
                 .invoke_async(&mut commands)
                 .await
-                .map_err(unavailable)?;
+                .map_err(|e| self.unavailable(e))?;
             Ok(acted == 1)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_ask_for_resp3_once() {
-        assert_eq!(with_resp3("redis://h:1"), "redis://h:1?protocol=resp3");
-        assert_eq!(
-            with_resp3("redis://h/0?db=1"),
-            "redis://h/0?db=1&protocol=resp3"
-        );
-        assert_eq!(
-            with_resp3("redis+unix:///s?protocol=3"),
-            "redis+unix:///s?protocol=3"
-        );
     }
 }
