@@ -47,29 +47,52 @@ pub fn raise_nofile_limit() -> u64 {
 
 /// What a server binary does before serving: parse `--port`, raise the file limit.
 pub fn server_port(name: &str) -> u16 {
+    server_options(name, false).port
+}
+
+/// A server's options: the port, and (for the framework's server) the Redis of a cluster.
+pub struct ServerOptions {
+    pub port: u16,
+    /// `--redis URL`: join the other nodes on this Redis.
+    pub redis: Option<String>,
+}
+
+/// Parses `--port` (and `--redis` if `cluster`), or exits with the usage; raises the file
+/// limit.
+pub fn server_options(name: &str, cluster: bool) -> ServerOptions {
+    let redis = if cluster { " [--redis URL]" } else { "" };
     let usage = format!(
-        "Usage: {name} [--port N]\n\nServes the benchmark protocol on ws://127.0.0.1:N/ws/{{key}} \
+        "Usage: {name} [--port N]{redis}\n\nServes the benchmark protocol on ws://127.0.0.1:N/ws/{{key}} \
          and prints `listening <addr>` once ready (port 0, the default, picks a free one)."
     );
-    let parsed = args::Args::parse(std::env::args().skip(1), &[], &["port"]);
-    let port = match parsed.and_then(|a| {
+    let values: &[&str] = if cluster {
+        &["port", "redis"]
+    } else {
+        &["port"]
+    };
+    let parsed = args::Args::parse(std::env::args().skip(1), &[], values).and_then(|a| {
         if a.flag("help") {
             return Err(String::new());
         }
-        a.value_or("port", 0u16)
-    }) {
-        Ok(port) => port,
+        Ok(ServerOptions {
+            port: a.value_or("port", 0u16)?,
+            redis: a.value("redis")?,
+        })
+    });
+    match parsed {
+        Ok(options) => {
+            raise_nofile_limit();
+            options
+        }
+        Err(message) if message.is_empty() => {
+            println!("{usage}");
+            std::process::exit(0);
+        }
         Err(message) => {
-            if message.is_empty() {
-                println!("{usage}");
-                std::process::exit(0);
-            }
             eprintln!("{name}: {message}\n\n{usage}");
             std::process::exit(2);
         }
-    };
-    raise_nofile_limit();
-    port
+    }
 }
 
 /// Binds 127.0.0.1:`port` and prints `listening <addr>` on stdout.

@@ -6,6 +6,7 @@
 //! closes a slow consumer with 1008 (losses would show it).
 
 use wsendpoint::prelude::*;
+use wsendpoint::RedisBackplane;
 
 /// The benchmark protocol: `echo:<p>`, `bcast:<p>`, `to:<key>:<p>`.
 #[derive(Default)]
@@ -43,7 +44,17 @@ impl Bench {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port = wsendpoint_bench::server_port("server-wsendpoint");
-    let listener = wsendpoint_bench::bind_and_announce(port).await?;
-    Hub::new().serve(listener).await
+    let options = wsendpoint_bench::server_options("server-wsendpoint", true);
+    let hub = match &options.redis {
+        // A node of a cluster (`bench --cluster`): pushes reach the sessions of every node.
+        Some(url) => {
+            let backplane = RedisBackplane::connect(url)
+                .await
+                .map_err(|e| std::io::Error::other(format!("{url}: {e}")))?;
+            Hub::new().with_backplane(backplane)
+        }
+        None => Hub::new(),
+    };
+    let listener = wsendpoint_bench::bind_and_announce(options.port).await?;
+    hub.serve(listener).await
 }

@@ -33,6 +33,7 @@ pub const FRAMEWORK: usize = 2;
 pub const EXAMPLES: usize = 0;
 
 /// A scenario: the load generator's `--scenario` and its arguments.
+#[derive(Clone)]
 pub struct Scenario {
     pub name: &'static str,
     pub loadgen: &'static str,

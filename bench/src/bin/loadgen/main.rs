@@ -31,12 +31,17 @@ Scenarios and their options (defaults in brackets):
   push        --sessions [10000] --rate [20000] --warmup-ms [1000] --duration-ms [5000]
   idle        --counts [10000,18000] --settle-ms [2000]
   handshake   --handshakes [2000] --warmup-handshakes [200] --concurrency [8]
-Common: --sources [8] (127.0.0.2.. as source addresses), --max-seconds [180]";
+Common: --sources [8] (127.0.0.2.. as source addresses), --max-seconds [180],
+  --control-addr HOST:PORT (where the control connection goes; default --addr: another node
+  of a cluster, for pushes across nodes), --other-pid PID (a second server whose CPU time and
+  memory count with --server-pid's)";
 
 const FLAGS: &[&str] = &[];
 const VALUES: &[&str] = &[
     "addr",
     "server-pid",
+    "control-addr",
+    "other-pid",
     "scenario",
     "conns",
     "inflight",
@@ -61,8 +66,12 @@ const VALUES: &[&str] = &[
 pub struct Ctx {
     /// The server's address.
     pub addr: SocketAddr,
+    /// Where the control connection goes: the server, or another node of its cluster.
+    pub control_addr: SocketAddr,
     /// The server's pid, for its CPU time and memory.
     pub server_pid: Option<u32>,
+    /// A second server (the other node) whose CPU time and memory count too.
+    pub other_pid: Option<u32>,
     /// Time zero of this process: timestamps in messages are nanoseconds since then.
     pub start: Instant,
     sources: Vec<IpAddr>,
@@ -85,9 +94,17 @@ impl Ctx {
         Some(self.sources[i % self.sources.len()])
     }
 
-    /// The server's CPU time and memory now.
+    /// The server's CPU time and memory now, with the other node's if there is one.
     pub fn server(&self) -> Option<Sample> {
-        self.server_pid.and_then(procfs::sample)
+        let mut sample = self.server_pid.and_then(procfs::sample)?;
+        if let Some(other) = self.other_pid {
+            let other = procfs::sample(other)?;
+            sample.cpu_ns += other.cpu_ns;
+            sample.stat_cpu_ns += other.stat_cpu_ns;
+            sample.rss += other.rss;
+            sample.hwm += other.hwm;
+        }
+        Some(sample)
     }
 }
 
@@ -132,7 +149,9 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
     // The scenarios' tasks outlive no process: leaking the context gives them `'static`.
     let ctx: &'static Ctx = Box::leak(Box::new(Ctx {
         addr,
+        control_addr: args.value("control-addr")?.unwrap_or(addr),
         server_pid: args.value("server-pid")?,
+        other_pid: args.value("other-pid")?,
         start: Instant::now(),
         sources: if addr.ip().is_loopback() && addr.is_ipv4() {
             (0..sources)

@@ -355,7 +355,7 @@ async fn control(
     let path = format!("{}control", wsendpoint_bench::WS_PREFIX);
     let (stream, buf) = timeout(
         CONNECT_TIMEOUT,
-        wire::connect(ctx.addr, ctx.source(), &path, 64 * 1024, false),
+        wire::connect(ctx.control_addr, ctx.source(), &path, 64 * 1024, false),
     )
     .await
     .map_err(|_| "control connection: timed out".to_owned())?
