@@ -454,6 +454,39 @@ impl Broker {
     }
 }
 
+/// A Redis Cluster that moves a key's channel to another shard: the node that holds the key
+/// follows it, and sends reach it again.
+async fn a_channel_moved_to_another_shard_is_followed(broker: Broker) {
+    let (a, b) = (broker.node().await, broker.node().await);
+    let key = unique("moved");
+    let mut on_b = b.connect(&format!("/cluster/{key}")).await;
+    let Broker::RedisCluster(cluster) = &broker else {
+        unreachable!("only a Redis Cluster has shards");
+    };
+    cluster
+        .move_slot_of(&key_channel("/cluster/<key>", &key))
+        .await;
+    let (pool_a, pool_b) = (a.hub.sessions::<Clustered>(), b.hub.sessions::<Clustered>());
+    eventually("a's sends reach b on the new shard", || async {
+        pool_a.send_text(&key, "moved").await.remote == Remote::Published { nodes: 1 }
+    })
+    .await;
+    assert_eq!(recv_text(&mut on_b).await, "moved");
+    assert!(pool_b.gaps() >= 1, "the move is reported as a possible gap");
+    drop(on_b);
+    for node in [a, b] {
+        node.stop().await;
+    }
+}
+
+mod resharded {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_channel_moved_to_another_shard_is_followed() {
+        let broker = super::Broker::redis_cluster().await;
+        super::a_channel_moved_to_another_shard_is_followed(broker).await;
+    }
+}
+
 /// Only Redis loses what it holds when it restarts.
 mod restarted {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

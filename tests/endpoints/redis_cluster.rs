@@ -72,6 +72,60 @@ impl RedisCluster {
         self.wait_until_serving().await;
     }
 
+    /// Moves the slot of `name` to another primary, as a resharding does (the slot holds no
+    /// keys, so there are none to migrate): importing, migrating, then the new owner told to
+    /// every node.
+    pub async fn move_slot_of(&self, name: &str) {
+        let slot = self.cli(0, &["cluster", "keyslot", name]).await;
+        let slot = slot.trim().to_owned();
+        let slot_number: u16 = slot.parse().expect("a slot");
+        let nodes = self.cli(0, &["cluster", "nodes"]).await;
+        let (mut owner, mut ids) = (None, vec![String::new(); NODES]);
+        for line in nodes.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let Some(index) = fields.get(1).and_then(|address| self.node_at(address)) else {
+                continue;
+            };
+            ids[index] = fields[0].to_owned();
+            if fields
+                .iter()
+                .skip(8)
+                .any(|range| covers(range, slot_number))
+            {
+                owner = Some(index);
+            }
+        }
+        let from = owner.expect("the slot's owner");
+        let to = (from + 1) % NODES;
+        self.cli(to, &["cluster", "setslot", &slot, "importing", &ids[from]])
+            .await;
+        self.cli(from, &["cluster", "setslot", &slot, "migrating", &ids[to]])
+            .await;
+        for node in [to, from, (to + 1) % NODES] {
+            let set = ["cluster", "setslot", &slot, "node", &ids[to]];
+            assert_eq!(self.cli(node, &set).await.trim(), "OK");
+        }
+    }
+
+    /// Which of the nodes listens at `address` (`127.0.0.1:port@bus`).
+    fn node_at(&self, address: &str) -> Option<usize> {
+        let port: u16 = address.split(['@', ':']).nth(1)?.parse().ok()?;
+        self.nodes
+            .iter()
+            .position(|node| node.cluster_port() == Some(port))
+    }
+
+    /// `redis-cli` on node `index`: what it printed.
+    async fn cli(&self, index: usize, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(self.nodes[index].cli_args())
+            .args(args)
+            .output()
+            .await
+            .expect("redis-cli");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// Waits until every node says the cluster is ok: only asking tells.
     async fn wait_until_serving(&self) {
         within("the Redis Cluster to serve every slot", async {
@@ -91,6 +145,16 @@ impl RedisCluster {
             }
         })
         .await;
+    }
+}
+
+/// Whether a slot range of `CLUSTER NODES` (`0-5460`, `42`) covers `slot`.
+fn covers(range: &str, slot: u16) -> bool {
+    let mut bounds = range.splitn(2, '-').map(str::parse::<u16>);
+    match (bounds.next(), bounds.next()) {
+        (Some(Ok(low)), Some(Ok(high))) => (low..=high).contains(&slot),
+        (Some(Ok(only)), None) => only == slot,
+        _ => false,
     }
 }
 

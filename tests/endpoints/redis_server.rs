@@ -56,6 +56,11 @@ impl RedisServer {
         }
     }
 
+    /// The port of a cluster node.
+    pub fn cluster_port(&self) -> Option<u16> {
+        self.cluster_port
+    }
+
     /// How `redis-cli` reaches it.
     pub fn cli_args(&self) -> Vec<String> {
         match self.cluster_port {

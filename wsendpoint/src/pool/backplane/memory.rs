@@ -153,6 +153,10 @@ impl Broker {
         for channel in channels {
             if let Some(connection) = self.connections.get_mut(&id) {
                 connection.channels.remove(channel);
+                let channel = channel.clone();
+                let _ = connection
+                    .events
+                    .send(BackplaneEvent::Unsubscribed { channel });
             }
             if let Some(subscribers) = self.channels.get_mut(channel) {
                 subscribers.remove(&id);

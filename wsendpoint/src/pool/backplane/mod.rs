@@ -106,6 +106,14 @@ pub enum BackplaneEvent {
         /// The channel.
         channel: String,
     },
+    /// The broker ended the subscription to `channel`: after
+    /// [`unsubscribe`](Backplane::unsubscribe), or on its own (a Redis Cluster that moved the
+    /// channel's slot to another shard). A hub that still needs it subscribes again and reports
+    /// a possible gap.
+    Unsubscribed {
+        /// The channel.
+        channel: String,
+    },
     /// The connection to the broker dropped: what is published until the subscriptions are
     /// confirmed again may never arrive.
     Interrupted,

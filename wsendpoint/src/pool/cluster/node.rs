@@ -294,6 +294,11 @@ impl Node {
                 self.now_available();
                 self.confirmed(&channel);
             }
+            BackplaneEvent::Unsubscribed { channel } => {
+                if lock(&self.state).subscriptions.ended(&channel) {
+                    self.upkeep.notify_one();
+                }
+            }
             BackplaneEvent::Interrupted => {
                 let mut state = lock(&self.state);
                 state.subscriptions.interrupted();

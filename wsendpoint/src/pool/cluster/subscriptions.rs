@@ -116,6 +116,22 @@ impl Subscriptions {
         }
     }
 
+    /// The broker says `channel` is no longer subscribed (the answer to an unsubscribe, or its
+    /// own doing: a Redis Cluster moved the channel's slot). Forgotten if nobody holds it; else
+    /// it may have missed messages and is to be subscribed again: whether it is.
+    pub(crate) fn ended(&mut self, channel: &str) -> bool {
+        let Some(entry) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        entry.confirmed = false;
+        if entry.holders == 0 {
+            self.channels.remove(channel);
+            return false;
+        }
+        entry.gap = true;
+        true
+    }
+
     /// Subscribing to `channels` failed: they may miss messages until it succeeds.
     pub(crate) fn failed(&mut self, channels: &[String]) {
         for name in channels {
@@ -214,6 +230,31 @@ mod tests {
         assert_eq!(subs.confirmed("held"), Some(("/r", key("held"))));
         assert_eq!(subs.confirmed("held"), None, "once");
         assert_eq!(subs.confirmed("released"), None, "nobody holds it");
+    }
+
+    #[test]
+    fn a_subscription_the_broker_ended_is_made_again_while_held() {
+        let mut subs = Subscriptions::default();
+        for name in ["held", "released"] {
+            let _ = subs.retain(name.into(), "/r", key(name));
+            subs.confirmed(name);
+        }
+        subs.release("released");
+        assert!(!subs.ended("released"), "nobody holds it");
+        assert!(!subs.ended("unknown"));
+        assert!(subs.ended("held"));
+        assert_eq!(
+            subs.changes(false),
+            Changes {
+                subscribe: vec!["held".into()],
+                unsubscribe: Vec::new(),
+            }
+        );
+        assert_eq!(
+            subs.confirmed("held"),
+            Some(("/r", key("held"))),
+            "a possible gap"
+        );
     }
 
     #[test]

@@ -48,6 +48,11 @@ fn event(push: PushInfo) -> Option<BackplaneEvent> {
                 channel: text(channel),
             })
         }
+        PushKind::Unsubscribe | PushKind::SUnsubscribe => {
+            data.next().map(|channel| BackplaneEvent::Unsubscribed {
+                channel: text(channel),
+            })
+        }
         PushKind::Disconnection => Some(BackplaneEvent::Interrupted),
         _ => None,
     }
