@@ -40,7 +40,7 @@ use examples_shared::heartbeat;
 use examples_shared::http::{error_response, not_found};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::runtime::Handle;
 use wsendpoint::prelude::*;
 
 /// The demo page and what it loads, embedded so the example is a single binary that runs from
@@ -206,7 +206,14 @@ impl<T: Serialize> Push<'_, T> {
     fn to_json(&self) -> String {
         serde_json::to_string(self).expect("strings and numbers always serialize")
     }
+
+    fn message(&self) -> Message {
+        Message::text(self.to_json())
+    }
 }
+
+/// The tag of a job's progress: each report replaces the one a page has not read yet.
+const PROGRESS: &str = "progress";
 
 /// The `data` of the final message.
 #[derive(Serialize)]
@@ -219,34 +226,37 @@ struct Block<'a> {
 
 /// Runs one job: mines on a blocking thread and pushes its progress, then its result, to `key`.
 ///
-/// The miner never waits for the network: it offers each progress report to a one-slot channel
-/// and drops it if the previous one has not been pushed yet (a newer one follows within 100 ms).
-/// The result goes out after the channel is drained, so it is always the last message of a job.
+/// Progress is a latest-value send: a page that reads slower than the miner reports gets the
+/// newest count instead of a backlog, and is never closed for it. The miner's thread sends it
+/// itself (without a backplane that never waits; with one, at most the broker's timeout), so
+/// every report is queued before the result, which is always the last message of a job.
 async fn run_job(hub: Hub, job: JobGuard, difficulty: u32) {
     let pool = hub.sessions::<MiningSocket>();
     let prefix = miner::header(&job.key, &job.id, unix_millis());
-    let (progress_tx, mut progress_rx) = mpsc::channel::<u64>(1);
-    let stop = hub.clone();
+    let (runtime, stop, progress_pool) = (Handle::current(), hub.clone(), pool.clone());
+    let progress_key = job.key.clone();
+    // Held until the miner is done: gone if this task is dropped, and then nobody would hear.
+    let listening = Arc::new(());
+    let heard = Arc::downgrade(&listening);
     let mining = tokio::task::spawn_blocking(move || {
         miner::mine(&prefix, difficulty, |attempts| {
             // Stop on shutdown (the runtime waits for blocking threads when it is dropped),
-            // or when this task is gone and nobody would hear the result.
-            if stop.is_shutting_down() || progress_tx.is_closed() {
+            // or when this task is gone.
+            if stop.is_shutting_down() || heard.strong_count() == 0 {
                 return ControlFlow::Break(());
             }
-            let _ = progress_tx.try_send(attempts);
+            let progress = Push {
+                code: "01",
+                msg: "",
+                data: attempts,
+            };
+            let send = progress_pool.send_latest(&progress_key, PROGRESS, progress.message());
+            runtime.block_on(send);
             ControlFlow::Continue(())
         })
     });
-    while let Some(attempts) = progress_rx.recv().await {
-        let progress = Push {
-            code: "01",
-            msg: "",
-            data: attempts,
-        };
-        pool.send_text(&job.key, progress.to_json()).await;
-    }
     let outcome = mining.await;
+    drop(listening);
     let (key, id) = (job.key.clone(), job.id.clone());
     // Free the key before the result goes out: a client that starts its next job as soon as it
     // sees the result must not get 409.

@@ -11,6 +11,9 @@ use std::time::Duration;
 use wsendpoint::prelude::*;
 use wsendpoint::{Backplane, BackplaneSettings, MemoryBroker, RedisBackplane, Remote};
 
+use crate::latest::{
+    push_updates, read_slowly_until_done, slow_client, small_buffer_server, Progress,
+};
 use crate::redis_cluster::RedisCluster;
 use crate::redis_server::RedisServer;
 use crate::support::{
@@ -369,6 +372,23 @@ async fn an_outage_degrades_to_local_delivery_and_delivery_resumes_after_it(mut 
     }
 }
 
+/// Latest-value sends cross nodes, and coalesce on the node that delivers them: a slow reader
+/// on B of updates pushed from A.
+async fn latest_values_coalesce_on_the_node_that_delivers_them(broker: Broker) {
+    const UPDATES: u64 = 5_000;
+    let a = broker.node().await;
+    let b = small_buffer_server(Hub::new().with_backplane(broker.connect().await));
+    let key = unique("latest");
+    let mut client = slow_client(&b, &format!("/latest/{key}")).await;
+    let pool = a.hub.sessions::<Progress>();
+    let pushing = tokio::spawn(push_updates(pool, key, UPDATES, 5));
+    read_slowly_until_done(&mut client, pushing, UPDATES).await;
+    drop(client);
+    for node in [a, b] {
+        node.stop().await;
+    }
+}
+
 /// A node that dies without closing its sessions holds their claims until the TTL ends.
 async fn a_dead_nodes_claims_expire_within_the_ttl(broker: Broker) {
     let c = broker.node().await;
@@ -539,4 +559,5 @@ on_every_broker!(
     a_newer_session_replaces_the_older_on_another_node,
     an_outage_degrades_to_local_delivery_and_delivery_resumes_after_it,
     a_dead_nodes_claims_expire_within_the_ttl,
+    latest_values_coalesce_on_the_node_that_delivers_them,
 );

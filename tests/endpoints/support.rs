@@ -38,6 +38,11 @@ impl TestServer {
     /// Serves `router` (built from `hub`).
     pub async fn start_with(hub: Hub, router: axum::Router) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on(listener, hub, router)
+    }
+
+    /// Serves `router` (built from `hub`) on `listener`.
+    pub fn start_on(listener: TcpListener, hub: Hub, router: axum::Router) -> Self {
         let addr = listener.local_addr().expect("local addr");
         let serving = tokio::spawn(hub.clone().serve_router(listener, router));
         TestServer { hub, addr, serving }

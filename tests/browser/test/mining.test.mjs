@@ -270,7 +270,10 @@ test('two pages on one key both get the progress; a page on another key gets non
     assert.ok(progressB.length >= 1, 'page B got progress');
     checkStreamed(a.frames);
     checkStreamed(b.frames);
-    assert.deepEqual(progressB, progressA, 'both pages got the same progress messages');
+    // Progress is a latest-value send: a page whose queue backs up gets fewer, newer counts, so
+    // the two pages need not get the same counts; but the newest always goes out, so both get
+    // the job's last one.
+    assert.equal(progressB.at(-1), progressA.at(-1), 'both pages ended on the same count');
     const shownA = await checkShownBlock(a.page, difficulty, resultA.json);
     const shownB = await checkShownBlock(b.page, difficulty, resultB.json);
     assert.equal(shownB.hash, shownA.hash);

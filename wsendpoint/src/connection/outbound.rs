@@ -8,6 +8,11 @@
 //! ([`EndQueue`]), with its close frame as the last message, so the writer needs no second
 //! channel to learn that it is done. The connection's [`Control`] lives in the same allocation:
 //! every handle that can send can also ask to close.
+//!
+//! A message may carry a [`Tag`] (a latest-value send): while a message with the same tag is
+//! still queued, the new one takes its place, so the queue holds at most one message per tag
+//! and a slow reader gets the newest value, in its place among the others. Such a message is
+//! never refused for a full queue: it adds at most one slot per tag.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -24,11 +29,16 @@ use crate::connection::state::{Control, EndQueue, Flush};
 /// A drained queue keeps at most this many slots of capacity (~56 bytes each).
 const KEEP_CAPACITY: usize = 16;
 
+/// What a latest-value message replaces: the queued message with the same tag.
+pub(crate) type Tag = std::sync::Arc<str>;
+
 /// Creates a queue of `capacity` messages (at least 1).
 pub(crate) fn channel(capacity: usize) -> (Sender, Receiver) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             queue: VecDeque::new(),
+            latest: Vec::new(),
+            taken: 0,
             capacity: capacity.max(1),
             ended: false,
             receiver_alive: true,
@@ -57,6 +67,11 @@ struct Shared {
 
 struct State {
     queue: VecDeque<Message>,
+    /// The tagged messages queued, by tag and position (`taken` plus their index): a few at
+    /// most, and no cost for untagged ones but the count of `taken`.
+    latest: Vec<(Tag, u64)>,
+    /// How many messages the receiver took so far.
+    taken: u64,
     capacity: usize,
     /// No message is accepted any more: the connection is ending.
     ended: bool,
@@ -151,6 +166,32 @@ impl Sender {
         self.push(message, false)
     }
 
+    /// Queues `message` under `tag`, in place of the queued message with the same tag if there
+    /// is one; never refused for a full queue.
+    pub(crate) fn try_send_latest(&self, tag: &Tag, message: Message) -> Result<(), Refused> {
+        if !self.shared.control.is_open() {
+            return Err(Refused::Closed);
+        }
+        let mut state = lock(&self.shared.state);
+        if state.ended || !state.receiver_alive {
+            return Err(Refused::Closed);
+        }
+        let taken = state.taken;
+        state.latest.retain(|(_, at)| *at >= taken);
+        let queued = state.latest.iter().find(|(queued, _)| **queued == **tag);
+        if let Some(index) = queued.and_then(|(_, at)| usize::try_from(at - taken).ok()) {
+            // The receiver knows of it already: no wake-up.
+            state.queue[index] = message;
+            return Ok(());
+        }
+        let at = taken + state.queue.len() as u64;
+        state.queue.push_back(message);
+        state.latest.push((tag.clone(), at));
+        drop(state);
+        self.shared.readable.wake();
+        Ok(())
+    }
+
     /// Queues `message` unless the queue ended, or is full and `past_capacity` is false.
     fn push(&self, message: Message, past_capacity: bool) -> Result<(), (Refused, Message)> {
         let mut state = lock(&self.shared.state);
@@ -178,6 +219,7 @@ impl Sender {
             let dropped = if end.drain {
                 VecDeque::new()
             } else {
+                state.latest.clear();
                 std::mem::take(&mut state.queue)
             };
             state.queue.extend(end.last);
@@ -241,8 +283,12 @@ fn pop(shared: &Shared) -> Result<Message, bool> {
     let Some(message) = state.queue.pop_front() else {
         return Err(!state.ended);
     };
-    if state.queue.is_empty() && state.queue.capacity() > KEEP_CAPACITY {
-        state.queue.shrink_to(KEEP_CAPACITY);
+    state.taken += 1;
+    if state.queue.is_empty() {
+        state.latest.clear();
+        if state.queue.capacity() > KEEP_CAPACITY {
+            state.queue.shrink_to(KEEP_CAPACITY);
+        }
     }
     drop(state);
     if was_full {
@@ -260,6 +306,7 @@ impl Drop for Receiver {
         let dropped = {
             let mut state = lock(&self.shared.state);
             state.receiver_alive = false;
+            state.latest.clear();
             std::mem::take(&mut state.queue)
         };
         drop(dropped);
@@ -291,6 +338,38 @@ mod tests {
         assert_eq!(rx.try_recv(), Some(text("b")));
         assert_eq!(rx.try_recv(), Some(text("c")));
         assert_eq!(rx.try_recv(), None);
+    }
+
+    #[tokio::test]
+    async fn a_tagged_message_replaces_the_queued_one_with_its_tag_in_place() {
+        let (tx, mut rx) = channel(2);
+        let (progress, status): (Tag, Tag) = ("progress".into(), "status".into());
+        tx.try_send(text("a")).unwrap();
+        tx.try_send_latest(&progress, text("p1")).unwrap();
+        tx.try_send(text("b")).unwrap_err();
+        tx.try_send_latest(&progress, text("p2")).unwrap();
+        tx.try_send_latest(&status, text("s1")).unwrap();
+        assert_eq!(rx.try_recv(), Some(text("a")));
+        tx.try_send_latest(&progress, text("p3")).unwrap();
+        assert_eq!(
+            rx.try_recv(),
+            Some(text("p3")),
+            "the newest, in the oldest's place"
+        );
+        tx.try_send_latest(&progress, text("p4")).unwrap();
+        tx.try_send_latest(&status, text("s2")).unwrap();
+        assert_eq!(rx.try_recv(), Some(text("s2")));
+        assert_eq!(
+            rx.try_recv(),
+            Some(text("p4")),
+            "queued anew after p3 was taken"
+        );
+        assert_eq!(rx.try_recv(), None);
+        tx.end(end(None, false));
+        assert_eq!(
+            tx.try_send_latest(&status, text("s3")),
+            Err(Refused::Closed)
+        );
     }
 
     #[tokio::test]

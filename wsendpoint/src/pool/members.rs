@@ -18,6 +18,7 @@ use crate::base::close::{CloseCode, CloseReason};
 use crate::base::config::DuplicateKey;
 use crate::base::error::SendError;
 use crate::base::sync::{read, write};
+use crate::connection::outbound::Tag;
 use crate::pool::cluster::node::PoolLink;
 use crate::pool::cluster::{Local, LocalPool};
 use crate::pool::target::Target;
@@ -33,8 +34,9 @@ pub(crate) trait Member: Clone + Send + Sync {
     /// The groups it is in, in the order it joined them: kept by the session, so that
     /// `Session::groups` needs no lock of the pool.
     fn groups(&self) -> MutexGuard<'_, Vec<Box<str>>>;
-    /// Queues a pool send: never waits; a full queue applies the overflow policy.
-    fn push(&self, message: Message) -> Result<(), SendError>;
+    /// Queues a pool send (as the latest value of `latest` if set): never waits; a full queue
+    /// applies the overflow policy.
+    fn push(&self, message: Message, latest: Option<&Tag>) -> Result<(), SendError>;
     /// Closes it, after what is queued for it.
     fn close(&self, reason: CloseReason);
 }
@@ -221,13 +223,19 @@ impl<S: Member> Members<S> {
         true
     }
 
-    /// Queues `message` for the local sessions `target` names.
-    pub(crate) fn deliver_local(&self, target: Target<'_>, message: &Message) -> Local {
+    /// Queues `message` for the local sessions `target` names (as the latest value of
+    /// `latest` if set).
+    pub(crate) fn deliver_local(
+        &self,
+        target: Target<'_>,
+        message: &Message,
+        latest: Option<&Tag>,
+    ) -> Local {
         let index = self.read();
         let mut local = Local::default();
         let mut push = |sessions: &[S]| {
             for session in sessions {
-                match session.push(message.clone()) {
+                match session.push(message.clone(), latest) {
                     Ok(()) => local.reached += 1,
                     Err(SendError::Full) => local.refused += 1,
                     Err(_) => {}
@@ -244,8 +252,8 @@ impl<S: Member> Members<S> {
 }
 
 impl<S: Member> LocalPool for Members<S> {
-    fn deliver(&self, target: Target<'_>, message: &Message) -> Local {
-        self.deliver_local(target, message)
+    fn deliver(&self, target: Target<'_>, message: &Message, latest: Option<&Tag>) -> Local {
+        self.deliver_local(target, message, latest)
     }
 
     fn close_key(&self, key: &str) {
@@ -351,7 +359,7 @@ mod tests {
     }
 
     impl Member for Fake {
-        fn push(&self, _: Message) -> Result<(), SendError> {
+        fn push(&self, _: Message, _: Option<&Tag>) -> Result<(), SendError> {
             Ok(())
         }
         fn close(&self, _: CloseReason) {

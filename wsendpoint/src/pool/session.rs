@@ -16,7 +16,7 @@ use crate::base::error::{Error, SendError};
 use crate::base::json;
 use crate::base::params::PathParams;
 use crate::base::sync::lock;
-use crate::connection::outbound::{Refused, Sender};
+use crate::connection::outbound::{Refused, Sender, Tag};
 use crate::connection::state::Flush;
 use crate::http::handshake::Handshake;
 use crate::pool::members::{Member, Members};
@@ -268,9 +268,37 @@ impl Session {
         self.inner.outbound.try_send(message).map_err(send_error)
     }
 
-    /// A pool send: never waits; a full queue applies the endpoint's overflow policy.
-    pub(crate) fn push(&self, message: Message) -> Result<(), SendError> {
-        let sent = self.try_send(message);
+    /// Queues `message` as the latest value of `tag`: it takes the place of the message with
+    /// the same tag that is still queued, if any, so a slow reader gets the newest value and
+    /// never a backlog of stale ones. Never waits, and never fails for a full queue: it adds
+    /// at most one message per tag. See [`SessionPool::send_latest`].
+    ///
+    /// # Errors
+    /// [`SendError::Closed`] once the session is closing.
+    pub fn send_latest(&self, tag: &str, message: Message) -> Result<(), SendError> {
+        self.push(message, Some(&Tag::from(tag)))
+    }
+
+    /// [`send_latest`](Self::send_latest) of `value` as JSON text.
+    ///
+    /// # Errors
+    /// As [`send_latest`](Self::send_latest), or the value did not encode.
+    pub fn send_latest_json<T: Serialize + ?Sized>(
+        &self,
+        tag: &str,
+        value: &T,
+    ) -> Result<(), SendError> {
+        self.send_latest(tag, json::message(value)?)
+    }
+
+    /// A pool send (the latest value of `latest` if set): never waits; a full queue applies
+    /// the endpoint's overflow policy.
+    pub(crate) fn push(&self, message: Message, latest: Option<&Tag>) -> Result<(), SendError> {
+        let sent = match latest {
+            Some(tag) => self.inner.outbound.try_send_latest(tag, message),
+            None => self.inner.outbound.try_send(message),
+        }
+        .map_err(send_error);
         if sent == Err(SendError::Full) && self.inner.overflow == Overflow::Close {
             tracing::debug!(session = %self.id(), "send queue full: closing the slow consumer");
             let reason = CloseReason::new(CloseCode::ViolatedPolicy, "send queue full");
@@ -302,8 +330,8 @@ impl Session {
 }
 
 impl Member for Session {
-    fn push(&self, message: Message) -> Result<(), SendError> {
-        Session::push(self, message)
+    fn push(&self, message: Message, latest: Option<&Tag>) -> Result<(), SendError> {
+        Session::push(self, message, latest)
     }
 
     fn close(&self, reason: CloseReason) {

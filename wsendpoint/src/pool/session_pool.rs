@@ -15,6 +15,7 @@ use crate::base::close::{CloseCode, CloseReason};
 use crate::base::config::DuplicateKey;
 use crate::base::error::SendError;
 use crate::base::json;
+use crate::connection::outbound::Tag;
 use crate::connection::state::Flush;
 use crate::pool::backplane::BackplaneError;
 use crate::pool::delivery::{AckedDelivery, Delivery, Remote};
@@ -36,6 +37,9 @@ use crate::pool::target::Target;
 /// [`Delivery`]: the local sessions it reached or could not, and, on a hub with a
 /// [backplane](crate::Hub::with_backplane), how many other nodes holding the target received
 /// it. A send waits for the backplane at most its command timeout.
+///
+/// Progress is best sent as a latest value ([`send_latest`](Self::send_latest)): a reader
+/// that falls behind gets the newest value instead of a backlog, and is never closed for it.
 ///
 /// The counting methods ([`len`](Self::len), [`contains`](Self::contains),
 /// [`keys`](Self::keys), [`sessions`](Self::sessions), the group ones) are about this node's
@@ -143,6 +147,58 @@ impl SessionPool {
     /// Sends `message` to every session of the endpoint.
     pub async fn broadcast(&self, message: Message) -> Delivery {
         self.deliver(Target::All, message).await
+    }
+
+    /// Sends `message` to every session under `key` as the latest value of `tag`: in each
+    /// session's queue it takes the place of the message with the same tag that is not sent
+    /// yet, if any, so a reader that falls behind gets the newest value (a progress, a price,
+    /// a status), in the place of the one it replaced among the session's other messages. A
+    /// latest-value send never meets the overflow policy: it adds at most one message per tag
+    /// to a queue. On other nodes the same holds.
+    ///
+    /// ```
+    /// use wsendpoint::prelude::*;
+    ///
+    /// #[derive(Default)]
+    /// struct Jobs;
+    ///
+    /// #[server_endpoint("/jobs/<user>")]
+    /// impl Jobs {}
+    ///
+    /// # async fn demo() -> Result<(), wsendpoint::SendError> {
+    /// let pool = Hub::new().sessions::<Jobs>();
+    /// for percent in 0..=100 {
+    ///     // A slow page sees 0, then maybe 57, then 100: never a queue of stale values.
+    ///     pool.send_latest_json("ada", "progress", &percent).await?;
+    /// }
+    /// pool.send_text("ada", "done").await; // an ordinary send: queued after the progress
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_latest(&self, key: &str, tag: &str, message: Message) -> Delivery {
+        self.deliver_tagged(Target::Key(key), message, Some(tag.into()))
+            .await
+    }
+
+    /// [`send_latest`](Self::send_latest) of `value` as JSON text.
+    pub async fn send_latest_json<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        tag: &str,
+        value: &T,
+    ) -> Result<Delivery, SendError> {
+        Ok(self.send_latest(key, tag, json::message(value)?).await)
+    }
+
+    /// [`send_latest`](Self::send_latest) to every session in `group`.
+    pub async fn send_latest_to_group(&self, group: &str, tag: &str, message: Message) -> Delivery {
+        self.deliver_tagged(Target::Group(group), message, Some(tag.into()))
+            .await
+    }
+
+    /// [`send_latest`](Self::send_latest) to every session of the endpoint.
+    pub async fn broadcast_latest(&self, tag: &str, message: Message) -> Delivery {
+        self.deliver_tagged(Target::All, message, Some(tag.into()))
+            .await
     }
 
     /// Sends `message` to every session under `key`, then waits at most `timeout` for the other
@@ -255,11 +311,23 @@ impl SessionPool {
     /// Delivers to the local sessions at once, and returns the wait for the copy for other
     /// nodes, if the hub has a backplane.
     fn deliver(&self, target: Target<'_>, message: Message) -> impl Future<Output = Delivery> + '_ {
-        let local = self.members.deliver_local(target, &message);
+        self.deliver_tagged(target, message, None)
+    }
+
+    /// [`deliver`](Self::deliver), as the latest value of `latest` if set.
+    fn deliver_tagged(
+        &self,
+        target: Target<'_>,
+        message: Message,
+        latest: Option<Tag>,
+    ) -> impl Future<Output = Delivery> + '_ {
+        let local = self
+            .members
+            .deliver_local(target, &message, latest.as_ref());
         let publish = self
             .members
             .link()
-            .map(|link| link.publish(target, message));
+            .map(|link| link.publish(target, message, latest));
         async move {
             let remote = match publish {
                 Some(publish) => publish.await,
@@ -279,7 +347,7 @@ impl SessionPool {
         message: Message,
         timeout: Duration,
     ) -> AckedDelivery {
-        let local = self.members.deliver_local(target, &message);
+        let local = self.members.deliver_local(target, &message, None);
         let (remote, remote_reached, answered) = match self.members.link() {
             Some(link) => Box::pin(link.publish_acked(target, &message, timeout)).await,
             None => (Remote::NotPublished, 0, 0),

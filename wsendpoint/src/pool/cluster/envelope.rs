@@ -2,14 +2,15 @@
 //!
 //! The channel an envelope is published on says which endpoint and which key, group or
 //! broadcast it is for, so the envelope carries only what the channel does not: who sent it
-//! (a node skips what it published itself), whether it wants acknowledgements, and the message.
+//! (a node skips what it published itself), whether it wants acknowledgements, the tag of a
+//! latest-value send, and the message.
 //!
 //! ```text
-//! deliver:  'W' 1 | 0 | origin u64 | ack id u64 (0: none) | kind u8 | payload
-//! replace:  'W' 1 | 1 | origin u64
-//! ack:      'W' 1 | 2 | ack id u64 | sessions reached u32
-//! count?:   'W' 1 | 3 | origin u64 | query id u64
-//! count:    'W' 1 | 4 | query id u64 | sessions u64
+//! deliver:  'W' 2 | 0 | origin u64 | ack id u64 (0: none) | tag length u16 | tag | kind u8 | payload
+//! replace:  'W' 2 | 1 | origin u64
+//! ack:      'W' 2 | 2 | ack id u64 | sessions reached u32
+//! count?:   'W' 2 | 3 | origin u64 | query id u64
+//! count:    'W' 2 | 4 | query id u64 | sessions u64
 //! ```
 //! Integers are big-endian. A payload is the message's bytes as they are (text is UTF-8,
 //! checked once on the receiving node).
@@ -17,21 +18,25 @@
 use axum::body::Bytes;
 use tungstenite::{Message, Utf8Bytes};
 
+use crate::connection::outbound::Tag;
+
 /// A node of the cluster: random per hub, so that a restarted process is a new node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct NodeId(pub(crate) u64);
 
-/// The first two bytes of every envelope: a magic byte and the format's version.
-const HEADER: [u8; 2] = [b'W', 1];
+/// The first two bytes of every envelope: a magic byte and the format's version (2: with the
+/// tag of latest-value sends).
+const HEADER: [u8; 2] = [b'W', 2];
 
 /// One message between nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Envelope {
-    /// Deliver `message` to the local sessions the channel names; acknowledge with the count
-    /// to `origin` if `ack` is set.
+    /// Deliver `message` to the local sessions the channel names (as the latest value of
+    /// `latest` if set); acknowledge with the count to `origin` if `ack` is set.
     Deliver {
         origin: NodeId,
         ack: Option<u64>,
+        latest: Option<Tag>,
         message: Message,
     },
     /// A session under the channel's key opened on `origin` with `on_duplicate_key =
@@ -60,8 +65,11 @@ impl Envelope {
             Envelope::Deliver {
                 origin,
                 ack,
+                latest,
                 message,
             } => {
+                let tag = latest.as_deref().unwrap_or("").as_bytes();
+                let tag_len = u16::try_from(tag.len()).ok()?;
                 let (kind, payload): (u8, &[u8]) = match message {
                     Message::Text(text) => (TEXT, text.as_bytes()),
                     Message::Binary(data) => (BINARY, data),
@@ -69,10 +77,12 @@ impl Envelope {
                     Message::Pong(data) => (PONG, data),
                     Message::Close(_) | Message::Frame(_) => return None,
                 };
-                out.reserve(18 + payload.len());
+                out.reserve(20 + tag.len() + payload.len());
                 out.push(0);
                 out.extend_from_slice(&origin.0.to_be_bytes());
                 out.extend_from_slice(&ack.unwrap_or(0).to_be_bytes());
+                out.extend_from_slice(&tag_len.to_be_bytes());
+                out.extend_from_slice(tag);
                 out.push(kind);
                 out.extend_from_slice(payload);
             }
@@ -110,6 +120,12 @@ impl Envelope {
             0 => {
                 let origin = NodeId(reader.u64()?);
                 let ack = Some(reader.u64()?).filter(|id| *id != 0);
+                let tag_len = usize::from(reader.u16()?);
+                let tag = reader.bytes(tag_len)?;
+                let latest = match tag.is_empty() {
+                    true => None,
+                    false => Some(Tag::from(std::str::from_utf8(&tag).ok()?)),
+                };
                 let kind = reader.u8()?;
                 let payload = reader.rest();
                 let message = match kind {
@@ -122,6 +138,7 @@ impl Envelope {
                 Envelope::Deliver {
                     origin,
                     ack,
+                    latest,
                     message,
                 }
             }
@@ -163,6 +180,21 @@ impl Reader {
         self.take::<1>().map(|[b]| b)
     }
 
+    fn u16(&mut self) -> Option<u16> {
+        self.take().map(u16::from_be_bytes)
+    }
+
+    /// The next `len` bytes, without a copy.
+    fn bytes(&mut self, len: usize) -> Option<Bytes> {
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|end| *end <= self.bytes.len())?;
+        let bytes = self.bytes.slice(self.at..end);
+        self.at = end;
+        Some(bytes)
+    }
+
     fn u32(&mut self) -> Option<u32> {
         self.take().map(u32::from_be_bytes)
     }
@@ -199,11 +231,13 @@ mod tests {
             round_trip(Envelope::Deliver {
                 origin,
                 ack: None,
+                latest: None,
                 message: message.clone(),
             });
             round_trip(Envelope::Deliver {
                 origin,
                 ack: Some(u64::MAX),
+                latest: Some("progré".into()),
                 message,
             });
         }
@@ -221,6 +255,7 @@ mod tests {
         let close = Envelope::Deliver {
             origin: NodeId(1),
             ack: None,
+            latest: None,
             message: Message::Close(None),
         };
         assert_eq!(close.encode(), None);
@@ -232,22 +267,23 @@ mod tests {
         for bad in [
             Bytes::new(),
             Bytes::from_static(b"W"),
-            Bytes::from_static(b"X\x01\x01"),
-            Bytes::from_static(b"W\x02\x01"),
+            Bytes::from_static(b"X\x02\x01"),
+            Bytes::from_static(b"W\x01\x01"),
             valid.slice(..valid.len() - 1),
-            Bytes::from_static(b"W\x01\x09"),
+            Bytes::from_static(b"W\x02\x09"),
         ] {
             assert_eq!(Envelope::decode(bad.clone()), None, "{bad:?}");
         }
         let mut bad_text = Envelope::Deliver {
             origin: NodeId(1),
             ack: None,
+            latest: None,
             message: Message::binary(vec![0xff]),
         }
         .encode()
         .unwrap()
         .to_vec();
-        bad_text[19] = TEXT;
+        bad_text[21] = TEXT;
         assert_eq!(
             Envelope::decode(bad_text.into()),
             None,

@@ -16,13 +16,14 @@ use std::sync::Arc;
 
 use tungstenite::Message;
 
+use crate::connection::outbound::Tag;
 use crate::pool::cluster::envelope::NodeId;
 use crate::pool::target::Target;
 
 /// A pool as the cluster sees it: the local sessions of one endpoint.
 pub(crate) trait LocalPool: Send + Sync {
     /// Delivers `message` to the local sessions `target` names.
-    fn deliver(&self, target: Target<'_>, message: &Message) -> Local;
+    fn deliver(&self, target: Target<'_>, message: &Message, latest: Option<&Tag>) -> Local;
     /// A session under `key` opened on another node with `on_duplicate_key = "replace"`: the
     /// local ones close.
     fn close_key(&self, key: &str);

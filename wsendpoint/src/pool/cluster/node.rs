@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tungstenite::Message;
 
 use crate::base::sync::lock;
+use crate::connection::outbound::Tag;
 use crate::pool::backplane::{
     Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
 };
@@ -320,8 +321,9 @@ impl Node {
             Envelope::Deliver {
                 origin,
                 ack,
+                latest,
                 message,
-            } => self.delivered(channel, origin, ack, &message),
+            } => self.delivered(channel, (origin, ack), latest.as_ref(), &message),
             Envelope::Replace { .. } => {
                 if let Some((route, Scope::Key(key))) = self.lookup(channel) {
                     self.with_pool(route, |pool| pool.close_key(&key));
@@ -346,17 +348,18 @@ impl Node {
         }
     }
 
+    /// Delivers what `origin` published on `channel`, and acknowledges it if `ack` is set.
     fn delivered(
         self: &Arc<Self>,
         channel: &str,
-        origin: NodeId,
-        ack: Option<u64>,
+        (origin, ack): (NodeId, Option<u64>),
+        latest: Option<&Tag>,
         message: &Message,
     ) {
         let Some((route, scope)) = self.lookup(channel) else {
             return;
         };
-        let local = self.with_pool(route, |pool| pool.deliver(scope.target(), message));
+        let local = self.with_pool(route, |pool| pool.deliver(scope.target(), message, latest));
         if let Some(id) = ack {
             let reached = local
                 .map_or(0, |l| l.reached)
@@ -474,10 +477,16 @@ impl PoolLink {
     /// Boxed: a handler that sends keeps the send's future in its connection's task, and this
     /// one (a broker call under a timeout) inline would double the size of every such task,
     /// with a backplane or without.
-    pub(crate) fn publish(&self, target: Target<'_>, message: Message) -> BoxFuture<'_, Remote> {
+    pub(crate) fn publish(
+        &self,
+        target: Target<'_>,
+        message: Message,
+        latest: Option<Tag>,
+    ) -> BoxFuture<'_, Remote> {
         let envelope = Envelope::Deliver {
             origin: self.node.id,
             ack: None,
+            latest,
             message,
         };
         let channel = self.node.names.channel(self.route, target);
@@ -496,6 +505,7 @@ impl PoolLink {
         let envelope = Envelope::Deliver {
             origin: self.node.id,
             ack: Some(wait.0),
+            latest: None,
             message: message.clone(),
         };
         let channel = self.node.names.channel(self.route, target);
