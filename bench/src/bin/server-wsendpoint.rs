@@ -8,7 +8,8 @@
 use wsendpoint::prelude::*;
 use wsendpoint::RedisBackplane;
 
-/// The benchmark protocol: `echo:<p>`, `bcast:<p>`, `to:<key>:<p>`.
+/// The benchmark protocol: `echo:<p>`, `bcast:<p>`, `to:<key>:<p>`, and `latest:<key>:<p>` (a
+/// latest-value send, for `bench --latest-value`).
 #[derive(Default)]
 struct Bench;
 
@@ -25,6 +26,11 @@ impl Bench {
             text.strip_prefix("to:").and_then(|r| r.split_once(':'))
         {
             session.pool().send_text(key, payload).await;
+        } else if let Some((key, payload)) =
+            text.strip_prefix("latest:").and_then(|r| r.split_once(':'))
+        {
+            let message = Message::text(payload);
+            session.pool().send_latest(key, "push", message).await;
         }
         None
     }

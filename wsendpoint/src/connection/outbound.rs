@@ -67,8 +67,9 @@ struct Shared {
 
 struct State {
     queue: VecDeque<Message>,
-    /// The tagged messages queued, by tag and position (`taken` plus their index): a few at
-    /// most, and no cost for untagged ones but the count of `taken`.
+    /// The tagged messages queued, by tag and position (`taken` plus their index): as many as
+    /// the application's distinct tags (a few, as documented), and no cost for untagged ones
+    /// but the count of `taken`.
     latest: Vec<(Tag, u64)>,
     /// How many messages the receiver took so far.
     taken: u64,

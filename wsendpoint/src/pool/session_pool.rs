@@ -152,9 +152,10 @@ impl SessionPool {
     /// Sends `message` to every session under `key` as the latest value of `tag`: in each
     /// session's queue it takes the place of the message with the same tag that is not sent
     /// yet, if any, so a reader that falls behind gets the newest value (a progress, a price,
-    /// a status), in the place of the one it replaced among the session's other messages. A
-    /// latest-value send never meets the overflow policy: it adds at most one message per tag
-    /// to a queue. On other nodes the same holds.
+    /// a status), in the place of the one it replaced among the session's other messages: it
+    /// may so go out before ordinary messages sent after the one it replaced. A latest-value
+    /// send never meets the overflow policy: it adds at most one message per tag to a queue,
+    /// so use a few fixed tags, not one per message. On other nodes the same holds.
     ///
     /// ```
     /// use wsendpoint::prelude::*;

@@ -12,7 +12,7 @@
 //! `bench/results/latest.json`; `--quick` (1 repetition, small counts, a smoke test) and partial
 //! runs write `bench/results/quick.*` or `partial.*` instead.
 
-mod cluster;
+mod compare;
 mod plan;
 mod report;
 
@@ -30,7 +30,7 @@ use plan::{Scenario, Server, SERVERS};
 
 const USAGE: &str = "\
 Usage: bench [--quick] [--reps N] [--scenario NAME]... [--server NAME]... [--no-write]
-       bench --cluster [--quick] [--reps N] [--no-write]
+       bench --cluster | --latest-value [--quick] [--reps N] [--no-write]
 
 Runs every scenario on axum-examples, axum-tuned and wsendpoint (in that order, per repetition),
 server on core 0 and load generator on core 1, and reports medians, min–max and ratios to
@@ -44,12 +44,15 @@ axum-tuned. Build first: `cargo build --release -p wsendpoint-bench` (bench/run.
   --cluster        instead: push-to-key on wsendpoint across two nodes over a redis-server of
                    the run's own, against one node (writes bench/results/cluster.json and the
                    cluster section of BENCHMARKS.md)
+  --latest-value   instead: push-to-key on wsendpoint as latest-value sends against plain
+                   sends (writes bench/results/latest-value.json and its section of
+                   BENCHMARKS.md)
   --no-write       print the table only";
 
 fn main() -> ExitCode {
     let args = match Args::parse(
         std::env::args().skip(1),
-        &["quick", "no-write", "cluster"],
+        &["quick", "no-write", "cluster", "latest-value"],
         &["reps", "scenario", "server"],
     ) {
         Ok(args) if args.flag("help") => {
@@ -118,13 +121,19 @@ fn run(args: &Args) -> Result<(), String> {
         .ok_or("no directory for the binaries")?;
     check_binaries(&bin_dir)?;
     let pin = pinning();
-    if args.flag("cluster") {
+    let comparison = match (args.flag("cluster"), args.flag("latest-value")) {
+        (true, true) => return Err("--cluster or --latest-value, not both".into()),
+        (true, false) => Some(compare::Comparison::Cluster),
+        (false, true) => Some(compare::Comparison::Latest),
+        (false, false) => None,
+    };
+    if let Some(comparison) = comparison {
         let push = all_scenarios
             .iter()
             .find(|s| s.name == "push")
             .ok_or("no push scenario")?;
         let write = !args.flag("no-write") && !quick && reps >= 3;
-        return cluster::run(&bin_dir, pin, push, reps, write);
+        return compare::run(&bin_dir, pin, push, (comparison, reps), write);
     }
     let machine = report::machine();
     let load_before = loadavg();

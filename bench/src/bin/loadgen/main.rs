@@ -29,6 +29,7 @@ Scenarios and their options (defaults in brackets):
   pingpong    --payload [64] --warmup-ms [500] --duration-ms [3000]
   fanout      --sessions [1000] --warmup-rounds [5] --rounds [50] --interval-ms [100]
   push        --sessions [10000] --rate [20000] --warmup-ms [1000] --duration-ms [5000]
+              --command [to] (latest: latest-value sends, on the framework's server only)
   idle        --counts [10000,18000] --settle-ms [2000]
   handshake   --handshakes [2000] --warmup-handshakes [200] --concurrency [8]
 Common: --sources [8] (127.0.0.2.. as source addresses), --max-seconds [180],
@@ -53,6 +54,7 @@ const VALUES: &[&str] = &[
     "rounds",
     "interval-ms",
     "rate",
+    "command",
     "counts",
     "settle-ms",
     "handshakes",
@@ -61,6 +63,15 @@ const VALUES: &[&str] = &[
     "sources",
     "max-seconds",
 ];
+
+/// The push scenario's command: `to` (a plain send) or `latest` (a latest-value send).
+fn push_command(command: String) -> Result<&'static str, String> {
+    match command.as_str() {
+        "to" => Ok("to"),
+        "latest" => Ok("latest"),
+        other => Err(format!("--command must be to or latest, got {other:?}")),
+    }
+}
 
 /// What every scenario needs: where the server is, how to reach it, and a clock.
 pub struct Ctx {
@@ -207,6 +218,7 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
                     ctx,
                     args.value_or("sessions", 10_000)?,
                     args.value_or("rate", 20_000)?,
+                    push_command(args.value_or("command", "to".to_owned())?)?,
                     ms("warmup-ms", 1000)?,
                     ms("duration-ms", 5000)?,
                 )

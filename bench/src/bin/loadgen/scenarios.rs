@@ -622,11 +622,13 @@ pub async fn fanout(
 }
 
 /// `sessions` sessions under keys `k<i>`; the control connection sends
-/// `to:k<random>:<seq>:<t0>` at `rate` messages per second; latency per delivery, losses.
+/// `<command>:k<random>:<seq>:<t0>` at `rate` messages per second (`to`, or `latest` for a
+/// latest-value send); latency per delivery, losses.
 pub async fn push(
     ctx: &'static Ctx,
     sessions: usize,
     rate: u64,
+    command: &'static str,
     warmup: Duration,
     duration: Duration,
 ) -> Result<Value> {
@@ -666,7 +668,7 @@ pub async fn push(
         for _ in 0..batch {
             let key = keys[(rng.next() % keys.len() as u64) as usize];
             text.clear();
-            let _ = write!(text, "to:k{key}:{sent}:{}", ctx.now_ns());
+            let _ = write!(text, "{command}:k{key}:{sent}:{}", ctx.now_ns());
             wire::encode_frame(&mut frames, OP_TEXT, text.as_bytes());
             sent += 1;
         }

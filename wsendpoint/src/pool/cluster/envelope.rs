@@ -6,13 +6,15 @@
 //! latest-value send, and the message.
 //!
 //! ```text
-//! deliver:  'W' 2 | 0 | origin u64 | ack id u64 (0: none) | tag length u16 | tag | kind u8 | payload
+//! deliver:  'W' 2 | 0 | origin u64 | ack id u64 (0: none) | tag u32 (0: none, else its
+//!           length + 1) | tag | kind u8 | payload
 //! replace:  'W' 2 | 1 | origin u64
 //! ack:      'W' 2 | 2 | ack id u64 | sessions reached u32
 //! count?:   'W' 2 | 3 | origin u64 | query id u64
 //! count:    'W' 2 | 4 | query id u64 | sessions u64
 //! ```
-//! Integers are big-endian. A payload is the message's bytes as they are (text is UTF-8,
+//! Integers are big-endian. Version 1 (a deliver without the tag) is still read, so that nodes
+//! of both versions understand each other during a rolling upgrade. A payload is the message's bytes as they are (text is UTF-8,
 //! checked once on the receiving node).
 
 use axum::body::Bytes;
@@ -27,6 +29,9 @@ pub(crate) struct NodeId(pub(crate) u64);
 /// The first two bytes of every envelope: a magic byte and the format's version (2: with the
 /// tag of latest-value sends).
 const HEADER: [u8; 2] = [b'W', 2];
+
+/// The version before the tag.
+const VERSION_1: u8 = 1;
 
 /// One message between nodes.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,8 +73,12 @@ impl Envelope {
                 latest,
                 message,
             } => {
-                let tag = latest.as_deref().unwrap_or("").as_bytes();
-                let tag_len = u16::try_from(tag.len()).ok()?;
+                let tag = latest.as_deref().map(str::as_bytes);
+                let tag_field = match tag {
+                    Some(tag) => u32::try_from(tag.len()).ok()?.checked_add(1)?,
+                    None => 0,
+                };
+                let tag = tag.unwrap_or_default();
                 let (kind, payload): (u8, &[u8]) = match message {
                     Message::Text(text) => (TEXT, text.as_bytes()),
                     Message::Binary(data) => (BINARY, data),
@@ -81,7 +90,7 @@ impl Envelope {
                 out.push(0);
                 out.extend_from_slice(&origin.0.to_be_bytes());
                 out.extend_from_slice(&ack.unwrap_or(0).to_be_bytes());
-                out.extend_from_slice(&tag_len.to_be_bytes());
+                out.extend_from_slice(&tag_field.to_be_bytes());
                 out.extend_from_slice(tag);
                 out.push(kind);
                 out.extend_from_slice(payload);
@@ -112,19 +121,23 @@ impl Envelope {
     /// The envelope `bytes` hold, or `None` for anything else (another format, another version,
     /// text that is not UTF-8): a node ignores what it cannot read.
     pub(crate) fn decode(bytes: Bytes) -> Option<Envelope> {
-        if bytes.get(..2)? != HEADER {
-            return None;
-        }
+        let version = match bytes.get(..2)? {
+            [b'W', version] if *version == HEADER[1] || *version == VERSION_1 => *version,
+            _ => return None,
+        };
         let mut reader = Reader { bytes, at: 3 };
         let envelope = match reader.bytes.get(2)? {
             0 => {
                 let origin = NodeId(reader.u64()?);
                 let ack = Some(reader.u64()?).filter(|id| *id != 0);
-                let tag_len = usize::from(reader.u16()?);
-                let tag = reader.bytes(tag_len)?;
-                let latest = match tag.is_empty() {
-                    true => None,
-                    false => Some(Tag::from(std::str::from_utf8(&tag).ok()?)),
+                let tag_field = if version == VERSION_1 {
+                    0
+                } else {
+                    reader.u32()?
+                };
+                let latest = match usize::try_from(tag_field).ok()?.checked_sub(1) {
+                    None => None,
+                    Some(len) => Some(Tag::from(std::str::from_utf8(&reader.bytes(len)?).ok()?)),
                 };
                 let kind = reader.u8()?;
                 let payload = reader.rest();
@@ -178,10 +191,6 @@ impl Reader {
 
     fn u8(&mut self) -> Option<u8> {
         self.take::<1>().map(|[b]| b)
-    }
-
-    fn u16(&mut self) -> Option<u16> {
-        self.take().map(u16::from_be_bytes)
     }
 
     /// The next `len` bytes, without a copy.
@@ -238,6 +247,12 @@ mod tests {
                 origin,
                 ack: Some(u64::MAX),
                 latest: Some("progré".into()),
+                message: message.clone(),
+            });
+            round_trip(Envelope::Deliver {
+                origin,
+                ack: None,
+                latest: Some("".into()),
                 message,
             });
         }
@@ -248,6 +263,24 @@ mod tests {
             id: 4,
             sessions: 10_000,
         });
+    }
+
+    #[test]
+    fn a_version_1_deliver_reads_as_untagged() {
+        let mut v1 = vec![b'W', VERSION_1, 0];
+        v1.extend_from_slice(&7u64.to_be_bytes());
+        v1.extend_from_slice(&0u64.to_be_bytes());
+        v1.push(TEXT);
+        v1.extend_from_slice(b"hi");
+        assert_eq!(
+            Envelope::decode(v1.into()),
+            Some(Envelope::Deliver {
+                origin: NodeId(7),
+                ack: None,
+                latest: None,
+                message: Message::text("hi"),
+            })
+        );
     }
 
     #[test]
@@ -268,7 +301,7 @@ mod tests {
             Bytes::new(),
             Bytes::from_static(b"W"),
             Bytes::from_static(b"X\x02\x01"),
-            Bytes::from_static(b"W\x01\x01"),
+            Bytes::from_static(b"W\x03\x01"),
             valid.slice(..valid.len() - 1),
             Bytes::from_static(b"W\x02\x09"),
         ] {
@@ -283,7 +316,7 @@ mod tests {
         .encode()
         .unwrap()
         .to_vec();
-        bad_text[21] = TEXT;
+        bad_text[23] = TEXT;
         assert_eq!(
             Envelope::decode(bad_text.into()),
             None,

@@ -26,6 +26,10 @@ struct Channel {
     holders: usize,
     /// Whether the broker confirmed the subscription.
     confirmed: bool,
+    /// Whether the broker may hold the subscription: it was asked for, or confirmed. Such a
+    /// channel is unsubscribed when nobody needs it, not forgotten: a client library may
+    /// restore it by itself after an interruption.
+    asked: bool,
     /// Messages may have been missed since the channel was needed: the connection dropped, or
     /// subscribing failed.
     gap: bool,
@@ -54,6 +58,7 @@ impl Subscriptions {
             scope,
             holders: 0,
             confirmed: false,
+            asked: false,
             gap: false,
             waiters: Vec::new(),
         });
@@ -71,8 +76,17 @@ impl Subscriptions {
             return;
         };
         entry.holders = entry.holders.saturating_sub(1);
-        if entry.holders == 0 && !entry.confirmed {
+        if entry.holders == 0 && !entry.asked {
             self.channels.remove(channel);
+        }
+    }
+
+    /// `channels` are being subscribed to.
+    pub(crate) fn asking(&mut self, channels: &[String]) {
+        for name in channels {
+            if let Some(entry) = self.channels.get_mut(name) {
+                entry.asked = true;
+            }
         }
     }
 
@@ -84,7 +98,7 @@ impl Subscriptions {
             match (channel.holders > 0, channel.confirmed) {
                 (true, false) => changes.subscribe.push(name.clone()),
                 (true, true) if again => changes.subscribe.push(name.clone()),
-                (false, true) => changes.unsubscribe.push(name.clone()),
+                (false, _) if channel.asked => changes.unsubscribe.push(name.clone()),
                 _ => {}
             }
         }
@@ -95,9 +109,23 @@ impl Subscriptions {
 
     /// The broker confirmed `channel`: its waiters go on. If it may have missed messages, what
     /// it stands for, to report the gap.
+    /// A channel nobody holds (a library restored it after its last holder left) is kept, to
+    /// be unsubscribed.
     pub(crate) fn confirmed(&mut self, channel: &str) -> Option<(&'static str, Scope)> {
-        let entry = self.channels.get_mut(channel)?;
+        let entry = self
+            .channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| Channel {
+                route: "",
+                scope: Scope::All,
+                holders: 0,
+                confirmed: false,
+                asked: false,
+                gap: false,
+                waiters: Vec::new(),
+            });
         entry.confirmed = true;
+        entry.asked = true;
         for waiter in entry.waiters.drain(..) {
             let _ = waiter.send(());
         }
@@ -108,7 +136,7 @@ impl Subscriptions {
     pub(crate) fn unsubscribed(&mut self, channels: &[String]) {
         for name in channels {
             if let Some(entry) = self.channels.get_mut(name) {
-                entry.confirmed = false;
+                (entry.confirmed, entry.asked) = (false, false);
                 if entry.holders == 0 {
                     self.channels.remove(name);
                 }
@@ -123,7 +151,7 @@ impl Subscriptions {
         let Some(entry) = self.channels.get_mut(channel) else {
             return false;
         };
-        entry.confirmed = false;
+        (entry.confirmed, entry.asked) = (false, false);
         if entry.holders == 0 {
             self.channels.remove(channel);
             return false;
@@ -230,6 +258,27 @@ mod tests {
         assert_eq!(subs.confirmed("held"), Some(("/r", key("held"))));
         assert_eq!(subs.confirmed("held"), None, "once");
         assert_eq!(subs.confirmed("released"), None, "nobody holds it");
+    }
+
+    #[test]
+    fn a_channel_left_during_an_interruption_is_still_unsubscribed() {
+        let mut subs = Subscriptions::default();
+        let _ = subs.retain("c".into(), "/r", key("c"));
+        subs.asking(&["c".to_owned()]);
+        subs.confirmed("c");
+        subs.interrupted();
+        subs.release("c");
+        assert_eq!(
+            subs.changes(false).unsubscribe,
+            ["c"],
+            "a library may restore it"
+        );
+        subs.unsubscribed(&["c".to_owned()]);
+        assert_eq!(subs.changes(false), Changes::default());
+        // Restored anyway, with nobody holding it: to be unsubscribed again.
+        assert_eq!(subs.confirmed("c"), None);
+        assert_eq!(subs.lookup("c"), None);
+        assert_eq!(subs.changes(false).unsubscribe, ["c"]);
     }
 
     #[test]

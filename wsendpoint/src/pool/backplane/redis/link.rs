@@ -196,6 +196,11 @@ impl Sharded {
 }
 
 /// The repair task: ends when the connection is replaced or the backplane is dropped.
+///
+/// A command that took the old connection before the swap may fail after it, and ask for a
+/// second replacement of a connection that works: one more interruption, the subscriptions made
+/// again; bounded by the commands in flight. Telling connections apart (a generation per
+/// connection) would spare it.
 async fn replace(sharded: Weak<Sharded>) {
     loop {
         let Some(link) = sharded.upgrade() else {

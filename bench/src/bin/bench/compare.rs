@@ -1,13 +1,19 @@
-//! `bench --cluster`: push-to-key across two nodes over Redis, against push-to-key on one node.
+//! `bench --cluster` and `bench --latest-value`: variants of push-to-key on wsendpoint, each against
+//! its baseline in the same repetition.
 //!
-//! Each repetition runs the push scenario on wsendpoint at two rates, each twice: on one node
-//! (sessions and the control connection on the same server), then on two (the sessions on node
-//! B, the control connection on node A, both on one Redis, so that every push crosses nodes).
-//! The low rate is below what two nodes sustain, so it measures the cost of a push; the
-//! benchmark's usual rate measures where two nodes saturate. Both servers are
-//! pinned to core 0, the load generator and Redis to core 1. The servers' CPU is summed; Redis's
-//! CPU and its PUBLISH count are read apart. A full run (≥ 3 repetitions, not `--quick`) writes
-//! `bench/results/cluster.json` and the cluster section of `BENCHMARKS.md`.
+//! `--cluster`: push-to-key across two nodes over Redis, against one node. Each repetition runs
+//! the push scenario at two rates, each twice: on one node (sessions and the control connection
+//! on the same server), then on two (the sessions on node B, the control connection on node A,
+//! both on one Redis, so that every push crosses nodes). The low rate is below what two nodes
+//! sustain, so it measures the cost of a push; the benchmark's usual rate measures where two
+//! nodes saturate. Redis's CPU and its PUBLISH count are read apart.
+//!
+//! `--latest-value`: the same pushes as latest-value sends (`send_latest`, one tag), against plain
+//! sends, on one node: what the coalescing costs when there is nothing to coalesce.
+//!
+//! Servers are pinned to core 0 (their CPU summed), the load generator and Redis to core 1. A
+//! full run (≥ 3 repetitions, not `--quick`) writes `bench/results/<name>.json` and the section
+//! of `BENCHMARKS.md` between the `<name>` markers.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,72 +25,137 @@ use wsendpoint_bench::procfs;
 use super::plan::Scenario;
 use super::{collect, pinned_command, read_lines, repo_root, Guard};
 
-/// The rates of the comparison, pushes per second.
-const RATES: [u64; 2] = [2_000, 20_000];
+/// What a run compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// Two nodes over Redis against one node, at two rates.
+    Cluster,
+    /// Latest-value sends against plain sends, on one node.
+    Latest,
+}
 
-/// One push run: at what rate, how many nodes, what the load generator measured, what Redis did.
+/// One way of running the push scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Variant {
+    /// Pushes per second.
+    rate: u64,
+    /// 1, or 2 over Redis.
+    nodes: usize,
+    /// Whether the pushes are latest-value sends.
+    latest: bool,
+}
+
+impl Comparison {
+    /// Its name: the `--flag`, the results file and the `BENCHMARKS.md` markers.
+    fn name(self) -> &'static str {
+        match self {
+            Comparison::Cluster => "cluster",
+            Comparison::Latest => "latest-value",
+        }
+    }
+
+    /// The tables: a baseline, and the variant measured against it.
+    fn pairs(self) -> Vec<(Variant, Variant)> {
+        let plain = |rate, nodes| Variant {
+            rate,
+            nodes,
+            latest: false,
+        };
+        match self {
+            Comparison::Cluster => [2_000, 20_000]
+                .map(|rate| (plain(rate, 1), plain(rate, 2)))
+                .to_vec(),
+            Comparison::Latest => {
+                let latest = Variant {
+                    latest: true,
+                    ..plain(20_000, 1)
+                };
+                vec![(plain(20_000, 1), latest)]
+            }
+        }
+    }
+
+    /// The table's column headers: the baseline, the variant, their ratio.
+    fn columns(self) -> [&'static str; 3] {
+        match self {
+            Comparison::Cluster => ["1 node", "2 nodes over Redis", "2 nodes ÷ 1 node"],
+            Comparison::Latest => ["plain sends", "latest-value sends", "latest ÷ plain"],
+        }
+    }
+}
+
+/// One push run: its variant, what the load generator measured, what Redis did.
 struct Run {
     rep: usize,
-    rate: u64,
-    nodes: usize,
+    variant: Variant,
     result: Value,
     publishes: u64,
     redis_cpu_ns: u64,
 }
 
-/// Runs the comparison `reps` times and reports it.
+/// Runs `comparison` `reps` times and reports it.
 pub fn run(
     bin_dir: &Path,
     pin: bool,
     scenario: &Scenario,
-    reps: usize,
+    (comparison, reps): (Comparison, usize),
     write: bool,
 ) -> Result<(), String> {
     let redis = Redis::start(pin)?;
+    let variants: Vec<Variant> = comparison
+        .pairs()
+        .into_iter()
+        .flat_map(|(base, other)| [base, other])
+        .collect();
     let mut runs = Vec::new();
     for rep in 1..=reps {
-        for (rate, nodes) in RATES.into_iter().flat_map(|r| [(r, 1), (r, 2)]) {
+        for &variant in &variants {
             let (publishes, cpu) = (redis.publishes()?, redis.cpu_ns());
-            let url = (nodes == 2).then(|| redis.url());
-            let result = push(bin_dir, pin, &at_rate(scenario, rate), url.as_deref())?;
+            let url = (variant.nodes == 2).then(|| redis.url());
+            let result = push(bin_dir, pin, &as_variant(scenario, variant), url.as_deref())?;
             let run = Run {
                 rep,
-                rate,
-                nodes,
+                variant,
                 result,
                 publishes: redis.publishes()? - publishes,
                 redis_cpu_ns: redis.cpu_ns() - cpu,
             };
-            eprintln!(
-                "[rep {rep}/{reps}] push @ {rate}/s on {nodes} node(s): {}",
-                headline(&run)
-            );
+            eprintln!("[rep {rep}/{reps}] push {variant:?}: {}", headline(&run));
             runs.push(run);
         }
     }
-    let table = RATES.map(|rate| table(&runs, rate)).join("\n");
-    println!("{table}");
+    let tables: Vec<String> = comparison
+        .pairs()
+        .into_iter()
+        .map(|pair| table(&runs, pair, comparison))
+        .collect();
+    let tables = tables.join("\n");
+    println!("{tables}");
     if write {
+        let name = comparison.name();
         let raw: Vec<Value> = runs.iter().map(raw).collect();
-        let path = repo_root().join("bench/results/cluster.json");
+        let path = repo_root().join(format!("bench/results/{name}.json"));
         let text = serde_json::to_string_pretty(&raw).unwrap_or_default();
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-        update_section(&repo_root().join("BENCHMARKS.md"), &table)?;
+        update_section(&repo_root().join("BENCHMARKS.md"), name, &tables)?;
         eprintln!(
-            "bench: wrote {} and the cluster section of BENCHMARKS.md",
+            "bench: wrote {} and the {name} section of BENCHMARKS.md",
             path.display()
         );
     }
     Ok(())
 }
 
-/// `scenario` at `rate` pushes per second.
-fn at_rate(scenario: &Scenario, rate: u64) -> Scenario {
+/// `scenario` as `variant` runs it: its rate, and the load generator's command.
+fn as_variant(scenario: &Scenario, variant: Variant) -> Scenario {
     let mut scenario = scenario.clone();
     for (name, value) in &mut scenario.args {
         if *name == "rate" {
-            *value = rate.to_string();
+            *value = variant.rate.to_string();
         }
+    }
+    if variant.latest {
+        scenario.args.push(("command", "latest".into()));
     }
     scenario
 }
@@ -303,35 +374,38 @@ const METRICS: [Metric; 6] = [
     }),
 ];
 
-/// The markdown table at `rate`: medians (min–max) on one and two nodes, and their ratio.
-fn table(runs: &[Run], rate: u64) -> String {
-    let runs: Vec<&Run> = runs.iter().filter(|r| r.rate == rate).collect();
-    let sessions = runs
+/// The markdown table of `base` against `other`: medians (min–max) of each, and their ratio in
+/// each repetition.
+fn table(runs: &[Run], (base, other): (Variant, Variant), comparison: Comparison) -> String {
+    let of =
+        |variant: Variant| -> Vec<&Run> { runs.iter().filter(|r| r.variant == variant).collect() };
+    let (bases, others) = (of(base), of(other));
+    let sessions = bases
         .first()
         .and_then(|r| number(r, "sessions"))
         .map_or_else(|| "?".to_owned(), |n| format!("{n:.0}"));
+    let [base_name, other_name, ratio_name] = comparison.columns();
     let mut out = format!(
-        "| push-to-key {sessions} sessions @ {rate}/s | 1 node | 2 nodes over Redis | 2 nodes ÷ 1 node |\n|---|---:|---:|---:|\n",
+        "| push-to-key {sessions} sessions @ {}/s | {base_name} | {other_name} | {ratio_name} |\n|---|---:|---:|---:|\n",
+        base.rate
     );
     for (name, metric) in METRICS {
-        let values = |nodes: usize| -> Vec<f64> {
-            runs.iter()
-                .filter(|r| r.nodes == nodes)
-                .filter_map(|r| metric(r))
-                .collect()
-        };
-        let ratios: Vec<f64> = runs
+        if name.starts_with("Redis") && comparison == Comparison::Latest {
+            continue;
+        }
+        let values =
+            |runs: &[&Run]| -> Vec<f64> { runs.iter().filter_map(|r| metric(r)).collect() };
+        let ratios: Vec<f64> = others
             .iter()
-            .filter(|r| r.nodes == 2)
-            .filter_map(|two| {
-                let one = runs.iter().find(|r| r.nodes == 1 && r.rep == two.rep)?;
-                Some(metric(two)? / metric(one)?).filter(|x| x.is_finite())
+            .filter_map(|other| {
+                let base = bases.iter().find(|r| r.rep == other.rep)?;
+                Some(metric(other)? / metric(base)?).filter(|x| x.is_finite())
             })
             .collect();
         out.push_str(&format!(
             "| {name} | {} | {} | {} |\n",
-            spread(values(1), ""),
-            spread(values(2), ""),
+            spread(values(&bases), ""),
+            spread(values(&others), ""),
             spread(ratios, "×")
         ));
     }
@@ -352,22 +426,23 @@ fn spread(mut values: Vec<f64>, unit: &str) -> String {
 fn raw(run: &Run) -> Value {
     json!({
         "rep": run.rep,
-        "rate": run.rate,
-        "nodes": run.nodes,
+        "rate": run.variant.rate,
+        "nodes": run.variant.nodes,
+        "latest": run.variant.latest,
         "redis_publishes": run.publishes,
         "redis_cpu_ns": run.redis_cpu_ns,
         "loadgen": run.result,
     })
 }
 
-/// Replaces what is between the cluster markers of `BENCHMARKS.md` with `table`.
-fn update_section(doc: &Path, table: &str) -> Result<(), String> {
-    const START: &str = "<!-- cluster:start (generated by bench/run.sh --cluster) -->";
-    const END: &str = "<!-- cluster:end -->";
+/// Replaces what is between the `name` markers of `BENCHMARKS.md` with `table`.
+fn update_section(doc: &Path, name: &str, table: &str) -> Result<(), String> {
+    let start = format!("<!-- {name}:start (generated by bench/run.sh --{name}) -->");
+    let end = format!("<!-- {name}:end -->");
     let text = std::fs::read_to_string(doc).map_err(|e| format!("{}: {e}", doc.display()))?;
-    let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
-        return Err(format!("{}: no cluster markers", doc.display()));
+    let (Some(from), Some(to)) = (text.find(&start), text.find(&end)) else {
+        return Err(format!("{}: no {name} markers", doc.display()));
     };
-    let updated = format!("{}{START}\n\n{table}\n{}", &text[..start], &text[end..]);
+    let updated = format!("{}{start}\n\n{table}\n{}", &text[..from], &text[to..]);
     std::fs::write(doc, updated).map_err(|e| format!("{}: {e}", doc.display()))
 }
