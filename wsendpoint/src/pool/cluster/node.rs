@@ -252,12 +252,14 @@ impl Node {
         }
         if !changes.unsubscribe.is_empty() {
             let channels = changes.unsubscribe;
-            if self
+            lock(&self.state).subscriptions.unsubscribing(&channels);
+            let ended = self
                 .command(self.backplane.unsubscribe(channels.clone()))
-                .await
-                .is_ok()
-            {
-                lock(&self.state).subscriptions.unsubscribed(&channels);
+                .await;
+            let mut state = lock(&self.state);
+            match ended {
+                Ok(()) => state.subscriptions.unsubscribed(&channels),
+                Err(_) => state.subscriptions.unsubscribe_failed(&channels),
             }
         }
     }

@@ -17,6 +17,9 @@ use crate::pool::target::Scope;
 #[derive(Default)]
 pub(crate) struct Subscriptions {
     channels: HashMap<String, Channel>,
+    /// Unsubscribes sent and not yet answered, by channel: the broker's "unsubscribed" for
+    /// each is the answer, not news (it may arrive after the channel was needed again).
+    unsubscribing: HashMap<String, u32>,
 }
 
 struct Channel {
@@ -79,6 +82,33 @@ impl Subscriptions {
         if entry.holders == 0 && !entry.asked {
             self.channels.remove(channel);
         }
+    }
+
+    /// `channels` are being unsubscribed from.
+    pub(crate) fn unsubscribing(&mut self, channels: &[String]) {
+        for name in channels {
+            *self.unsubscribing.entry(name.clone()).or_default() += 1;
+        }
+    }
+
+    /// Unsubscribing from `channels` failed: no answer will come (or, after a timeout, one
+    /// that is then taken for news, which costs a subscription made again).
+    pub(crate) fn unsubscribe_failed(&mut self, channels: &[String]) {
+        for name in channels {
+            self.answered(name);
+        }
+    }
+
+    /// One unsubscribe of `channel` answered; whether one was waiting.
+    fn answered(&mut self, channel: &str) -> bool {
+        let Some(count) = self.unsubscribing.get_mut(channel) else {
+            return false;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.unsubscribing.remove(channel);
+        }
+        true
     }
 
     /// `channels` are being subscribed to.
@@ -148,6 +178,10 @@ impl Subscriptions {
     /// own doing: a Redis Cluster moved the channel's slot). Forgotten if nobody holds it; else
     /// it may have missed messages and is to be subscribed again: whether it is.
     pub(crate) fn ended(&mut self, channel: &str) -> bool {
+        if self.answered(channel) {
+            // The answer to this node's own unsubscribe, which `unsubscribed` accounts for.
+            return false;
+        }
         let Some(entry) = self.channels.get_mut(channel) else {
             return false;
         };
@@ -279,6 +313,23 @@ mod tests {
         assert_eq!(subs.confirmed("c"), None);
         assert_eq!(subs.lookup("c"), None);
         assert_eq!(subs.changes(false).unsubscribe, ["c"]);
+    }
+
+    #[test]
+    fn the_answer_to_an_unsubscribe_is_not_taken_for_news() {
+        let mut subs = Subscriptions::default();
+        let _ = subs.retain("c".into(), "/r", key("c"));
+        subs.confirmed("c");
+        subs.release("c");
+        let changes = subs.changes(false);
+        subs.unsubscribing(&changes.unsubscribe);
+        subs.unsubscribed(&changes.unsubscribe);
+        // Needed again before the broker's answer arrives.
+        let _ = subs.retain("c".into(), "/r", key("c"));
+        subs.confirmed("c");
+        assert!(!subs.ended("c"), "the answer");
+        assert!(subs.is_confirmed("c"));
+        assert!(subs.ended("c"), "news: the broker ended it on its own");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::try_join_all;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -45,6 +45,10 @@ pub(super) struct Sharded {
     pushes: Pushes,
     /// Whether a replacement is being made.
     repairing: AtomicBool,
+    /// When the connection was last replaced: a command still running on the old one fails
+    /// within the command timeout of it, and must not ask for another replacement.
+    replaced_at: Mutex<Option<Instant>>,
+    command_timeout: Duration,
 }
 
 /// The connection that commands (publish, counts, claim scripts) are sent on.
@@ -96,6 +100,8 @@ impl Link {
             connection: Mutex::new(connection),
             pushes,
             repairing: AtomicBool::new(false),
+            replaced_at: Mutex::new(None),
+            command_timeout: timeout,
         })))
     }
 
@@ -187,6 +193,10 @@ impl Sharded {
     /// [`MAX_RECONNECT_DELAY`] until the cluster answers, then tells the hub, whose
     /// subscriptions were on the old one.
     fn repair(self: &Arc<Self>) {
+        let replaced = *lock(&self.replaced_at);
+        if replaced.is_some_and(|at| at.elapsed() < self.command_timeout) {
+            return; // the failure is the old connection's
+        }
         if self.repairing.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -196,11 +206,6 @@ impl Sharded {
 }
 
 /// The repair task: ends when the connection is replaced or the backplane is dropped.
-///
-/// A command that took the old connection before the swap may fail after it, and ask for a
-/// second replacement of a connection that works: one more interruption, the subscriptions made
-/// again; bounded by the commands in flight. Telling connections apart (a generation per
-/// connection) would spare it.
 async fn replace(sharded: Weak<Sharded>) {
     loop {
         let Some(link) = sharded.upgrade() else {
@@ -208,6 +213,7 @@ async fn replace(sharded: Weak<Sharded>) {
         };
         if let Ok(connection) = link.client.get_async_connection().await {
             *lock(&link.connection) = connection;
+            *lock(&link.replaced_at) = Some(Instant::now());
             link.repairing.store(false, Ordering::Release);
             link.pushes.interrupted();
             return;
