@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use wsendpoint_bench::procfs;
 
 use super::plan::Scenario;
-use super::{collect, pinned_command, read_lines, repo_root, Guard};
+use super::{pinned_command, read_lines, repo_root, start_listening, Guard};
 
 /// What a run compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,32 +218,14 @@ struct Node {
 impl Node {
     fn start(bin_dir: &Path, pin: bool, redis: Option<&str>) -> Result<Node, String> {
         let mut command = pinned_command(pin, 0, &bin_dir.join("server-wsendpoint"));
-        command.args(["--port", "0"]);
         if let Some(url) = redis {
             command.args(["--redis", url]);
         }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("starting server-wsendpoint: {e}"))?;
-        let pid = child.id();
-        let lines = read_lines(child.stdout.take());
-        let errors = read_lines(child.stderr.take());
-        let guard = Guard(child);
-        let first = lines
-            .recv_timeout(Duration::from_secs(10))
-            .map_err(|_| format!("server-wsendpoint did not start: {:?}", collect(&errors)))?;
-        let addr = first
-            .strip_prefix("listening ")
-            .ok_or_else(|| format!("server-wsendpoint said {first:?}"))?
-            .trim()
-            .to_owned();
+        let server = start_listening(command, "server-wsendpoint")?;
         Ok(Node {
-            addr,
-            pid,
-            _guard: guard,
+            addr: server.addr,
+            pid: server.pid,
+            _guard: server.guard,
         })
     }
 }

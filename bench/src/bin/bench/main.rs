@@ -333,28 +333,15 @@ fn measure(
     scenario: &Scenario,
     server: &Server,
 ) -> Result<(Value, Option<procfs::Sample>), String> {
-    let mut child = pinned_command(pin, 0, &bin_dir.join(server.bin))
-        .args(["--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", server.bin))?;
-    let pid = child.id();
-    let lines = read_lines(child.stdout.take());
-    let server_errors = read_lines(child.stderr.take());
-    let server_guard = Guard(child);
-    let first = lines.recv_timeout(Duration::from_secs(10)).map_err(|_| {
-        format!(
-            "{} did not print `listening <addr>` within 10 s",
-            server.bin
-        )
-    })?;
-    let addr = first
-        .strip_prefix("listening ")
-        .ok_or_else(|| format!("{}: unexpected first line {first:?}", server.bin))?
-        .trim()
-        .to_owned();
+    let Listening {
+        addr,
+        pid,
+        errors: server_errors,
+        guard: server_guard,
+    } = start_listening(
+        pinned_command(pin, 0, &bin_dir.join(server.bin)),
+        server.bin,
+    )?;
 
     let mut loadgen = pinned_command(pin, 1, &bin_dir.join("loadgen"));
     loadgen
@@ -413,6 +400,48 @@ fn measure(
         object.insert("server_stderr".into(), server_said.into());
     }
     Ok((value, total))
+}
+
+/// A server binary started and listening.
+struct Listening {
+    addr: String,
+    pid: u32,
+    /// Its standard error, line by line.
+    errors: mpsc::Receiver<String>,
+    /// Kills it when dropped.
+    guard: Guard,
+}
+
+/// Runs `command` (a server binary) on a free port, and waits for its `listening <addr>` line.
+fn start_listening(mut command: Command, name: &str) -> Result<Listening, String> {
+    let mut child = command
+        .args(["--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting {name}: {e}"))?;
+    let pid = child.id();
+    let lines = read_lines(child.stdout.take());
+    let errors = read_lines(child.stderr.take());
+    let guard = Guard(child);
+    let first = lines.recv_timeout(Duration::from_secs(10)).map_err(|_| {
+        format!(
+            "{name} did not print `listening <addr>` within 10 s: {:?}",
+            collect(&errors)
+        )
+    })?;
+    let addr = first
+        .strip_prefix("listening ")
+        .ok_or_else(|| format!("{name}: unexpected first line {first:?}"))?
+        .trim()
+        .to_owned();
+    Ok(Listening {
+        addr,
+        pid,
+        errors,
+        guard,
+    })
 }
 
 /// The first lines a finished child wrote (its pipe closes when it exits).
