@@ -11,6 +11,10 @@
 //! - result: `{"code":"00","msg":"block mined","data":{"nonce":…,"hash":"…","attempts":…,"header":"…"}}`
 //! - failure (the miner panicked): `{"code":"02","msg":"mining failed","data":null}`
 //!
+//! The result and the failure are kept in the key's history, so they travel inside its frame,
+//! `{"$ws":"message","epoch":…,"offset":…,"data":"<the push as a JSON string>"}`, which the JS
+//! client unwraps (and replays after a reconnect); progress goes out as it is.
+//!
 //! Messages about the connection itself carry a `type` instead of a `code`: `{"type":"hello",…}`
 //! when the session opened (wait for it before starting a job: a job pushes only to sessions
 //! already in the pool), `{"type":"pong"}` answering `"ping"` or `{"type":"ping"}`, and
@@ -73,11 +77,13 @@ pub fn app(hub: &Hub) -> Router {
 }
 
 /// The endpoint browsers connect to; its sessions are keyed by `<key>`, the same key that
-/// `POST /mine/<key>` pushes to.
+/// `POST /mine/<key>` pushes to. It keeps what jobs send to a key (not their progress, which
+/// are latest values) for ten minutes: a page that was offline when its job ended gets the
+/// block when it reconnects.
 #[derive(Default)]
 pub struct MiningSocket;
 
-#[server_endpoint("/websocket/<key>")]
+#[server_endpoint("/websocket/<key>", history = "10m", history_size = 100)]
 impl MiningSocket {
     /// Greets the client, which tells it that it is now reachable under its key.
     #[on_open]

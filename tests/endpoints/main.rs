@@ -9,6 +9,7 @@ mod cluster;
 mod disconnect;
 mod groups;
 mod handshake;
+mod history;
 mod latest;
 mod lifecycle;
 mod limits;

@@ -15,10 +15,25 @@ async fn start() -> TestServer {
     TestServer::start_with(hub, router).await
 }
 
+/// The next message of the demo's own, out of its history frame if it is one of its key's
+/// history, skipping the history's notices.
+async fn next_message(client: &mut Client) -> Value {
+    loop {
+        let value: Value = serde_json::from_str(&recv_text(client).await).expect("JSON");
+        match value["$ws"].as_str() {
+            None => return value,
+            Some("message") => {
+                return serde_json::from_str(value["data"].as_str().expect("data")).expect("JSON")
+            }
+            Some(_) => continue,
+        }
+    }
+}
+
 /// The next push of a job (`{"code":..}`), skipping the connection's own messages.
 async fn next_push(client: &mut Client) -> Value {
     loop {
-        let value: Value = serde_json::from_str(&recv_text(client).await).expect("JSON");
+        let value = next_message(client).await;
         if value.get("code").is_some() {
             return value;
         }
@@ -86,12 +101,44 @@ async fn a_job_streams_progress_then_a_block_whose_hash_has_the_leading_zeros() 
     let (_, same_block) = follow_job(&mut tab2).await;
     assert_eq!(same_block, block);
     crate::support::send_text(&mut stranger, "ping").await;
-    let first: Value = serde_json::from_str(&recv_text(&mut stranger).await).unwrap();
-    assert_eq!(first["type"], "hello");
-    let second: Value = serde_json::from_str(&recv_text(&mut stranger).await).unwrap();
+    assert_eq!(next_message(&mut stranger).await["type"], "hello");
+    let second = next_message(&mut stranger).await;
     assert_eq!(second["type"], "pong", "no job push reached another key");
 
     drop((tab1, tab2, stranger));
+    server.stop().await;
+}
+
+/// A page that lost its connection before its job ended gets the block when it comes back: the
+/// block is in its key's history, progress (latest values) is not.
+#[tokio::test]
+async fn a_page_offline_when_its_job_ends_gets_the_block_on_reconnecting() {
+    let server = start().await;
+    let key = unique("offline");
+    let path = format!("/websocket/{key}");
+    let mut away = server.connect(&path).await;
+    let mut watcher = server.connect(&path).await;
+    let position: Value = serde_json::from_str(&recv_text(&mut away).await).expect("JSON");
+    assert_eq!(position["$ws"], "position", "the demo keeps a history");
+    let since = format!(
+        "{}:{}",
+        position["epoch"].as_str().unwrap(),
+        position["offset"]
+    );
+    let (status, body) = http_post(server.addr, &format!("/mine/{key}?difficulty=3")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(next_push(&mut away).await["code"], "01");
+    crate::support::RawClient::from(away).reset();
+    let (_, block) = follow_job(&mut watcher).await;
+
+    let mut back = server.connect(&format!("{path}?ws_since={since}")).await;
+    let replayed: Value = serde_json::from_str(&recv_text(&mut back).await).expect("JSON");
+    assert_eq!(
+        (&replayed["$ws"], &replayed["replayed"]),
+        (&"message".into(), &true.into())
+    );
+    let push: Value = serde_json::from_str(replayed["data"].as_str().unwrap()).unwrap();
+    assert_eq!((&push["code"], &push["data"]), (&"00".into(), &block));
     server.stop().await;
 }
 

@@ -91,6 +91,7 @@ impl Args {
         let template = Template::parse(&self.template, ctxt);
         let given = self.read(ctxt);
         given.options.check_timeouts(ctxt);
+        given.options.check_history(ctxt);
         let key = match given.key {
             KeyArg::Default => None,
             KeyArg::Named(lit) => Some(lit),
@@ -221,7 +222,7 @@ mod tests {
             e.starts_with("unknown argument `kee`: expected one of `key`, "),
             "{e}"
         );
-        assert!(e.ends_with("`on_decode_error`; did you mean `key`?"), "{e}");
+        assert!(e.ends_with("`history_size`; did you mean `key`?"), "{e}");
         assert!(e.contains("`allowed_origins`, `subprotocols`"), "{e}");
         let e = error(quote!("/a", origins = "*"));
         assert!(e.ends_with("did you mean `allowed_origins`?"), "{e}");
@@ -380,6 +381,23 @@ mod tests {
         );
         assert!(resolve(quote!("/", idle_timeout = "30s", ping_interval = "off")).is_ok());
         assert!(resolve(quote!("/", idle_timeout = "off", ping_interval = "30s")).is_ok());
+    }
+
+    #[test]
+    fn history_takes_a_duration_and_an_optional_size() {
+        let options = resolve(quote!("/", history = "2m", history_size = 50))
+            .unwrap()
+            .options;
+        assert_eq!(options.history.unwrap().value, Some(120_000));
+        assert_eq!(options.history_size.unwrap().value, 50);
+        let e = error(quote!("/", history_size = 50));
+        assert!(e.starts_with("`history_size` needs `history`"), "{e}");
+        let e = error(quote!("/", history = "off", history_size = 50));
+        assert!(e.starts_with("`history_size` needs `history`"), "{e}");
+        let e = error(quote!("/", history = 120));
+        assert!(e.starts_with("expected a duration"), "{e}");
+        let e = error(quote!("/", history = "2m", history_size = 0));
+        assert_eq!(e, "`history_size` must be at least 1");
     }
 
     #[test]

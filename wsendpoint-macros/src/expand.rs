@@ -27,7 +27,7 @@ use crate::args::{Args, Config, Route};
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::model::{strip_role_attrs, Arg, EndpointImpl, Method, Receiver, Role};
-use crate::options::{Origins, Valued};
+use crate::options::{Options, Origins, Valued};
 use crate::paths::{self, AbsPath};
 use crate::types;
 
@@ -221,7 +221,26 @@ fn option_calls(config: &Config) -> Vec<TokenStream> {
             calls.push(quote!(.#method(#enum_path::#variant)));
         }
     }
+    if let Some(history) = history(options) {
+        calls.push(quote!(.with_history(#history)));
+    }
     calls
+}
+
+/// `Some(HistoryConfig::new(Duration::from_millis(120000)).with_size(100usize))` when
+/// `history` was given.
+fn history(options: &Options) -> Option<TokenStream> {
+    let kept = options.history?;
+    let Some(millis) = kept.value else {
+        return Some(paths::OPTION_NONE.into_token_stream());
+    };
+    let (some, duration, config) = (paths::OPTION_SOME, paths::DURATION, paths::HISTORY_CONFIG);
+    let millis = LitInt::new(&millis.to_string(), kept.span);
+    let size = options.history_size.map(|size| {
+        let size = usize_lit(size);
+        quote!(.with_size(#size))
+    });
+    Some(quote!(#some(#config::new(#duration::from_millis(#millis)) #size)))
 }
 
 /// `65536usize`, at the user's value so that a value too large for the target is reported there.

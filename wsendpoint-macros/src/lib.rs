@@ -57,6 +57,8 @@ use proc_macro::TokenStream;
 /// | `on_overflow` | `"close"` (1008) or `"drop_newest"`: what a send to a full queue does |
 /// | `on_duplicate_key` | `"allow"`, `"replace"` or `"reject"`: what a second session under one key does |
 /// | `on_decode_error` | `"report"` or `"close"` (1007): what a `Json<T>` message that does not decode does |
+/// | `history` | how long the text sent to each key is kept, so that a client that reconnects recovers what it missed: `"2m"` (default: nothing is kept) |
+/// | `history_size` | how many messages `history` keeps per key: `1000` |
 ///
 /// # Methods
 ///

@@ -27,11 +27,13 @@ pub(crate) enum Opt {
     OnOverflow,
     OnDuplicateKey,
     OnDecodeError,
+    History,
+    HistorySize,
 }
 
 impl Opt {
     /// Every option, in the order they are documented and emitted.
-    pub(crate) const ALL: [Opt; 10] = [
+    pub(crate) const ALL: [Opt; 12] = [
         Opt::Key,
         Opt::AllowedOrigins,
         Opt::Subprotocols,
@@ -42,6 +44,8 @@ impl Opt {
         Opt::OnOverflow,
         Opt::OnDuplicateKey,
         Opt::OnDecodeError,
+        Opt::History,
+        Opt::HistorySize,
     ];
 
     /// The option called `name`, if any.
@@ -50,7 +54,7 @@ impl Opt {
     }
 
     /// Every option's name, for "expected one of" and "did you mean".
-    pub(crate) fn names() -> [&'static str; 10] {
+    pub(crate) fn names() -> [&'static str; 12] {
         Opt::ALL.map(Opt::name)
     }
 
@@ -67,6 +71,8 @@ impl Opt {
             Opt::OnOverflow => "on_overflow",
             Opt::OnDuplicateKey => "on_duplicate_key",
             Opt::OnDecodeError => "on_decode_error",
+            Opt::History => "history",
+            Opt::HistorySize => "history_size",
         }
     }
 
@@ -104,6 +110,11 @@ impl Opt {
             Opt::OnDecodeError => {
                 "`\"report\"` or `\"close\"` (1007): what a `Json<T>` message that does not decode does"
             }
+            Opt::History => {
+                "how long the text sent to each key is kept, so that a client that reconnects \
+                 recovers what it missed: `\"2m\"` (default: nothing is kept)"
+            }
+            Opt::HistorySize => "how many messages `history` keeps per key: `1000`",
         }
     }
 
@@ -126,6 +137,8 @@ impl Opt {
             Opt::OnDecodeError => {
                 options.on_decode_error = ctxt.ok(choice(name, value, DECODE_ERRORS));
             }
+            Opt::History => options.history = ctxt.ok(duration(name, value)),
+            Opt::HistorySize => options.history_size = ctxt.ok(count(name, value)),
         }
     }
 }
@@ -191,9 +204,23 @@ pub(crate) struct Options {
     pub(crate) on_overflow: Option<Valued<&'static str>>,
     pub(crate) on_duplicate_key: Option<Valued<&'static str>>,
     pub(crate) on_decode_error: Option<Valued<&'static str>>,
+    /// In milliseconds; `None` for `"off"`.
+    pub(crate) history: Option<Valued<Option<u64>>>,
+    pub(crate) history_size: Option<Valued<u64>>,
 }
 
 impl Options {
+    /// A history size alone says nothing about how long to keep messages.
+    pub(crate) fn check_history(&self, ctxt: &Ctxt) {
+        let kept = matches!(self.history, Some(Valued { value: Some(_), .. }));
+        if let (Some(size), false) = (&self.history_size, kept) {
+            ctxt.error_at(
+                size.span,
+                "`history_size` needs `history`, how long messages are kept: `history = \"2m\"`",
+            );
+        }
+    }
+
     /// An idle timeout no longer than the ping interval would close clients that answer every
     /// ping.
     pub(crate) fn check_timeouts(&self, ctxt: &Ctxt) {
@@ -482,7 +509,7 @@ mod tests {
 
     #[test]
     fn all_lists_every_option_once_in_declaration_order() {
-        assert_eq!(Opt::ALL.len(), Opt::OnDecodeError as usize + 1);
+        assert_eq!(Opt::ALL.len(), Opt::HistorySize as usize + 1);
         for (at, opt) in Opt::ALL.into_iter().enumerate() {
             assert_eq!(opt as usize, at, "{opt:?}");
             assert_eq!(Opt::named(opt.name()), Some(opt));

@@ -47,6 +47,7 @@ paths! {
     OVERFLOW = wsendpoint::__private::Overflow;
     DUPLICATE_KEY = wsendpoint::__private::DuplicateKey;
     DECODE_ERRORS = wsendpoint::__private::DecodeErrors;
+    HISTORY_CONFIG = wsendpoint::__private::HistoryConfig;
     OUTCOME = wsendpoint::__private::Outcome;
     ERROR = wsendpoint::__private::Error;
     PATH_PARAMS = wsendpoint::__private::PathParams;

@@ -74,6 +74,8 @@ fn every_option_handshake_state_and_three_message_kinds() {
             on_overflow = "drop_newest",
             on_duplicate_key = "replace",
             on_decode_error = "close",
+            history = "2m",
+            history_size = 500,
         ),
         quote! {
             impl Jobs {

@@ -29,6 +29,30 @@
 //! }
 //! ```
 //!
+//! # History
+//!
+//! An endpoint with `history = "2m"` (and `history_size = N`, default 1000) keeps the text sent
+//! to each key through the pool (`send_text`, `send_json`, `send` of a text; not latest values,
+//! group sends, broadcasts, binary messages or a session's own sends) so that a client that
+//! reconnects gets what it missed. Each such message goes out inside a frame that gives its
+//! [`Position`], and the application's message travels unchanged as the JSON string `data`:
+//!
+//! ```text
+//! {"$ws":"message","epoch":"k3x9q2","offset":17,"data":"{\"code\":\"00\"}"}
+//! ```
+//!
+//! A session's first frame says where its key's history stands, `{"$ws":"position","epoch":
+//! …,"offset":N}`. A client that reconnects with `?ws_since=<epoch>:<offset>` (the last position
+//! it saw) gets instead every message after it, in order, once, each with `"replayed":true`,
+//! then `{"$ws":"recovered",…}`, and only then live messages; or, when that is impossible, first
+//! `{"$ws":"gap","epoch":…,"offset":N,"reason":…}` with where the history stands now, for the
+//! application to reload its state: `history_lost` (another epoch: a restart, or the key's
+//! history expired), `too_old` (some of it is no longer kept) or `unknown_position`. A
+//! `ws_since` that is not a position is a 400. A live message of the history that finds the
+//! session's queue full closes it with 1008, whatever `on_overflow` says, so that nothing is
+//! dropped unseen: the client recovers it when it reconnects. The JS client of the mining demo
+//! (`websocket.js`) does all of this by itself.
+//!
 //! # Layout
 //!
 //! The runtime is six layers, each a folder; imports run one way, from the top down:
@@ -64,7 +88,9 @@ pub use axum::body::Bytes;
 pub use axum::http::{HeaderMap, StatusCode};
 pub use base::app_state::{State, StateMap};
 pub use base::close::{CloseCode, CloseReason};
-pub use base::config::{DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow};
+pub use base::config::{
+    DecodeErrors, DuplicateKey, EndpointConfig, HistoryConfig, OriginPolicy, Overflow,
+};
 pub use base::error::{Error, Outcome, SendError};
 pub use base::json::Json;
 pub use base::params::{FromPathParam, PathParams};
@@ -83,6 +109,7 @@ pub use pool::backplane::{
     Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
 };
 pub use pool::delivery::{AckedDelivery, Delivery, Remote};
+pub use pool::history::wire::{BadPosition, Position};
 pub use pool::session::{Session, SessionId};
 pub use pool::session_pool::SessionPool;
 pub use tungstenite::protocol::CloseFrame;
@@ -110,7 +137,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::base::app_state::StateMap;
     pub use crate::base::config::{
-        DecodeErrors, DuplicateKey, EndpointConfig, OriginPolicy, Overflow,
+        DecodeErrors, DuplicateKey, EndpointConfig, HistoryConfig, OriginPolicy, Overflow,
     };
     pub use crate::base::error::{Error, Outcome};
     pub use crate::base::params::{FromPathParam, PathParams};

@@ -105,7 +105,14 @@ client.addEventListener("status", (event) => {
   updateMineButton();
 });
 
-client.addEventListener("message", (event) => onMessage(event.detail));
+client.addEventListener("message", (event) => onMessage(event.detail, event.replayed));
+
+// What was sent while the page was away and can no longer be replayed: say so, and stop
+// showing a job whose end may have been missed.
+client.addEventListener("gap", (event) => {
+  log(`⚠ missed messages that the server no longer keeps (${event.detail.reason})`);
+  if (job.state === "running") setJob("idle", "The job's end was missed: start another one.");
+});
 
 client.addEventListener("error", (event) => {
   const { kind, message } = event.detail;
@@ -120,8 +127,8 @@ client.addEventListener("close", (event) => {
 
 // ---- pushes ----
 
-function onMessage(message) {
-  log(JSON.stringify(message));
+function onMessage(message, replayed) {
+  log(`${replayed ? "(replayed) " : ""}${JSON.stringify(message)}`);
   if (message === null || typeof message !== "object") return;
   if ("code" in message) pushes += 1;
   switch (message.code) {

@@ -15,7 +15,12 @@
  *   and flushed in order as soon as the next connection opens;
  * - status changes and messages are events; messages are parsed as JSON, and a message that is
  *   not JSON is an `error` event of kind `parse` carrying the raw text;
- * - nothing global: every client has its own key, socket, timers and queue.
+ * - nothing global: every client has its own key, socket, timers and queue;
+ * - on an endpoint with history (`history = "2m"`), it remembers the position of the last
+ *   message it got per key and reconnects with it (`?ws_since=<epoch>:<offset>`): what was sent
+ *   while it was away arrives first, as ordinary `message` events with `event.replayed` set,
+ *   none twice; when the server can no longer replay it, a `gap` event says so, for the page to
+ *   reload its state.
  *
  * ```js
  * import { EndpointClient } from "/websocket.js";
@@ -29,8 +34,10 @@
  * client.close();                  // deliberate: no reconnect
  * ```
  *
- * Delivery is at most once: a message handed to a socket that dies before the server reads it
- * is lost; what the server pushed while the client was away is not replayed.
+ * Sends are at most once: a message handed to a socket that dies before the server reads it is
+ * lost. What the server pushes to the key of an endpoint with history is exactly once, across
+ * reconnects, or a `gap` event; on other endpoints what it pushed while the client was away is
+ * lost.
  *
  * @module websocket
  */
@@ -80,6 +87,26 @@
  * @property {() => number} [random] a number in [0, 1) for the jitter (default `Math.random`)
  * @property {string} [base] the URL relative `url`s resolve against (default the page's
  *   `location.href`)
+ * @property {boolean} [resume] reconnect with the last position seen on an endpoint with
+ *   history, to get what was missed (default true)
+ */
+
+/**
+ * @typedef {object} Position where a message stands in its key's history (the server's
+ *   `{"$ws": ...}` frames carry it)
+ * @property {string} epoch changes whenever the server's history was lost
+ * @property {number} offset the message's number in the epoch (below 2^53)
+ */
+
+/**
+ * @typedef {object} GapDetail
+ * @property {string} key the key whose messages were missed
+ * @property {string} epoch the history's epoch now
+ * @property {number} offset where the history stands now: the client resumes from there
+ * @property {"history_lost" | "too_old" | "unknown_position" | string} reason
+ *   `history_lost`: the history the client knew is gone (a restart, an expiry);
+ *   `too_old`: what was missed is no longer kept; `unknown_position`: a position this history
+ *   never handed out
  */
 
 /**
@@ -233,7 +260,11 @@ export function endpointUrl(url, key, base) {
  * Events (each a `CustomEvent`, the payload in `event.detail`):
  * - `status` ({@link StatusDetail}): on every status change, and again whenever a reconnect
  *   attempt failed and the next one is scheduled;
- * - `message` (the parsed JSON value): for every text message that is JSON;
+ * - `message` (the parsed JSON value): for every text message that is JSON; on an endpoint
+ *   with history, `event.replayed` is true for a message sent while the client was away, and
+ *   `event.position` is its {@link Position} (undefined for messages outside the history);
+ * - `gap` ({@link GapDetail}): what was sent while away cannot be replayed;
+ * - `recovered` (`{key, epoch, offset, replayed}`): a reconnect got everything it missed;
  * - `error` ({@link ErrorDetail});
  * - `open` (`{url, key}`): a connection opened (after the queue was flushed);
  * - `close` ({@link CloseDetail}): a socket of this client ended, or an attempt failed.
@@ -255,6 +286,9 @@ export class EndpointClient extends EventTarget {
   #queue = [];
   /** Pending timers: the next attempt, the stable-connection reset, the heartbeat's two. */
   #timers = { retry: null, stable: null, ping: null, dead: null };
+  /** @type {Map<string, Position>} the last position seen, per key */
+  #positions = new Map();
+  #resume;
 
   #url;
   #backoff;
@@ -282,6 +316,7 @@ export class EndpointClient extends EventTarget {
     this.#clearTimeout = options.clearTimeout ?? ((id) => globalThis.clearTimeout(id));
     this.#random = options.random ?? Math.random;
     this.#base = options.base ?? globalThis.location?.href;
+    this.#resume = options.resume ?? true;
   }
 
   /** @returns {Status} the current status */
@@ -302,6 +337,15 @@ export class EndpointClient extends EventTarget {
   /** @returns {string} the URL the client connects to for its key */
   get url() {
     return endpointUrl(this.#url, this.#key ?? "", this.#base);
+  }
+
+  /**
+   * @returns {Position | undefined} the position of the last history message seen under the
+   *   current key, which the next connection resumes from
+   */
+  get position() {
+    const position = this.#positions.get(this.#key ?? "");
+    return position && { ...position };
   }
 
   /** @returns {number} how many sends wait for the next connection */
@@ -397,7 +441,7 @@ export class EndpointClient extends EventTarget {
     let url;
     let socket;
     try {
-      url = this.url;
+      url = this.#resumeUrl();
       socket = new this.#WebSocket(url);
     } catch (error) {
       this.#error("url", `cannot connect: ${error?.message ?? error}`, { raw: url, error });
@@ -454,18 +498,65 @@ export class EndpointClient extends EventTarget {
       });
       return;
     }
-    let value;
-    try {
-      value = JSON.parse(data);
-    } catch (error) {
-      const preview = data.length > 80 ? `${data.slice(0, 80)}…` : data;
-      this.#error("parse", `a message is not JSON: ${JSON.stringify(preview)}`, {
-        raw: data,
-        error,
-      });
+    const value = this.#parse(data);
+    if (value === undefined) return;
+    if (isHistoryFrame(value)) {
+      this.#onHistory(value);
       return;
     }
-    this.#emit("message", value);
+    this.#emit("message", value, { replayed: false, position: undefined });
+  }
+
+  /** `text` parsed as JSON, or undefined after a `parse` error. */
+  #parse(text) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      const preview = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+      this.#error("parse", `a message is not JSON: ${JSON.stringify(preview)}`, {
+        raw: text,
+        error,
+      });
+      return undefined;
+    }
+  }
+
+  /** A frame of the key's history: a message with its position, or a notice. */
+  #onHistory(frame) {
+    const key = this.#key ?? "";
+    const position = { epoch: frame.epoch, offset: frame.offset };
+    const last = this.#positions.get(key);
+    switch (frame.$ws) {
+      case "message": {
+        if (last && last.epoch === position.epoch && position.offset <= last.offset) return;
+        this.#positions.set(key, position);
+        const value = this.#parse(frame.data);
+        if (value === undefined) return;
+        this.#emit("message", value, { replayed: frame.replayed === true, position });
+        return;
+      }
+      case "gap":
+        this.#positions.set(key, position);
+        this.#emit("gap", { key, ...position, reason: frame.reason });
+        return;
+      case "recovered":
+        this.#emit("recovered", { key, ...position, replayed: frame.replayed });
+        return;
+      case "position":
+        this.#positions.set(key, position);
+        return;
+      default:
+    }
+  }
+
+  /** The URL of the next connection: with the position to resume from, if there is one. */
+  #resumeUrl() {
+    const url = this.url;
+    const position = this.#resume ? this.#positions.get(this.#key ?? "") : undefined;
+    if (position === undefined) return url;
+    const parsed = new URL(url);
+    parsed.searchParams.set("ws_since", `${position.epoch}:${position.offset}`);
+    return parsed.href;
   }
 
   /**
@@ -580,9 +671,26 @@ export class EndpointClient extends EventTarget {
     this.#emit("error", { kind, message, ...extra });
   }
 
-  #emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
+  /** Fires `type` with `detail`, and `extra` as properties of the event itself. */
+  #emit(type, detail, extra = undefined) {
+    const event = new CustomEvent(type, { detail });
+    if (extra !== undefined) Object.assign(event, extra);
+    this.dispatchEvent(event);
   }
+}
+
+/**
+ * Whether a parsed message is one of the frames a history adds (`{"$ws": "message", ...}`):
+ * a name, an epoch and a safe integer offset.
+ */
+function isHistoryFrame(value) {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof value.$ws === "string" &&
+    typeof value.epoch === "string" &&
+    Number.isSafeInteger(value.offset)
+  );
 }
 
 /** Encodes a value for `WebSocket.send`. */

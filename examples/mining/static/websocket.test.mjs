@@ -510,3 +510,110 @@ describe("EndpointClient", () => {
     assert.equal(of("error")[0].kind, "url");
   });
 });
+
+describe("EndpointClient on an endpoint with history", () => {
+  const frame = (fields) => JSON.stringify(fields);
+  const message = (offset, data, extra = {}) =>
+    frame({ $ws: "message", epoch: "ep1", offset, data: JSON.stringify(data), ...extra });
+
+  /** A client on fakes that also records `gap` and `recovered`, and each message's flags. */
+  function historySetup(options) {
+    const context = setup(options);
+    const messages = [];
+    context.client.addEventListener("message", (event) =>
+      messages.push({ value: event.detail, replayed: event.replayed, position: event.position }),
+    );
+    for (const type of ["gap", "recovered"]) {
+      context.client.addEventListener(type, (event) => context.events.push({ type, ...event.detail }));
+    }
+    return { ...context, messages };
+  }
+
+  it("unwraps history messages and resumes from the last one after a lost connection", () => {
+    const { client, clock, sockets, messages, of } = historySetup();
+    client.init("k");
+    sockets[0].open();
+    sockets[0].receive(frame({ $ws: "position", epoch: "ep1", offset: 4 }));
+    assert.deepEqual(client.position, { epoch: "ep1", offset: 4 });
+    sockets[0].receive(message(5, { n: 5 }));
+    sockets[0].receive('{"plain":true}');
+    assert.deepEqual(messages, [
+      { value: { n: 5 }, replayed: false, position: { epoch: "ep1", offset: 5 } },
+      { value: { plain: true }, replayed: false, position: undefined },
+    ]);
+    sockets[0].fail();
+    clock.advance(60_000);
+    assert.equal(sockets[1].url, "ws://127.0.0.1:8090/websocket/k?ws_since=ep1%3A5");
+    sockets[1].open();
+    sockets[1].receive(message(6, { n: 6 }, { replayed: true }));
+    sockets[1].receive(frame({ $ws: "recovered", epoch: "ep1", offset: 6, replayed: 1 }));
+    assert.deepEqual(messages.at(-1), {
+      value: { n: 6 },
+      replayed: true,
+      position: { epoch: "ep1", offset: 6 },
+    });
+    assert.deepEqual(of("recovered"), [
+      { type: "recovered", key: "k", epoch: "ep1", offset: 6, replayed: 1 },
+    ]);
+  });
+
+  it("never hands the same message over twice", () => {
+    const { client, sockets, messages } = historySetup();
+    client.init("k");
+    sockets[0].open();
+    sockets[0].receive(message(1, "a"));
+    sockets[0].receive(message(2, "b"));
+    sockets[0].receive(message(2, "b", { replayed: true }));
+    sockets[0].receive(message(1, "a", { replayed: true }));
+    sockets[0].receive(frame({ $ws: "message", epoch: "ep2", offset: 1, data: '"c"' }));
+    assert.deepEqual(
+      messages.map((m) => m.value),
+      ["a", "b", "c"],
+      "a new epoch starts over",
+    );
+  });
+
+  it("reports a gap and resumes from where the server stands", () => {
+    const { client, clock, sockets, of } = historySetup();
+    client.init("k");
+    sockets[0].open();
+    sockets[0].receive(message(3, "x"));
+    sockets[0].closeByServer(1001);
+    clock.advance(60_000);
+    sockets[1].open();
+    sockets[1].receive(frame({ $ws: "gap", epoch: "ep9", offset: 0, reason: "history_lost" }));
+    assert.deepEqual(of("gap"), [
+      { type: "gap", key: "k", epoch: "ep9", offset: 0, reason: "history_lost" },
+    ]);
+    assert.deepEqual(client.position, { epoch: "ep9", offset: 0 });
+    sockets[1].fail();
+    clock.advance(60_000);
+    assert.match(sockets[2].url, /\?ws_since=ep9%3A0$/);
+  });
+
+  it("keeps a position per key, and none with resume: false", () => {
+    const { client, sockets } = historySetup();
+    client.init("a");
+    sockets[0].open();
+    sockets[0].receive(message(7, 1));
+    client.init("b");
+    assert.equal(sockets[1].url, "ws://127.0.0.1:8090/websocket/b");
+    client.init("a");
+    assert.match(sockets[2].url, /\/a\?ws_since=ep1%3A7$/);
+    const off = historySetup({ resume: false });
+    off.client.init("a");
+    off.sockets[0].open();
+    off.sockets[0].receive(message(7, 1));
+    off.client.init("a");
+    assert.equal(off.sockets[1].url, "ws://127.0.0.1:8090/websocket/a");
+  });
+
+  it("reports history data that is not JSON as a parse error", () => {
+    const { client, sockets, of } = historySetup();
+    client.init("k");
+    sockets[0].open();
+    sockets[0].receive(frame({ $ws: "message", epoch: "e", offset: 1, data: "not json" }));
+    assert.equal(of("error")[0].kind, "parse");
+    assert.deepEqual(client.position, { epoch: "e", offset: 1 });
+  });
+});

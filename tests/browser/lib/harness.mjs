@@ -191,8 +191,81 @@ export class ExampleServer {
 }
 
 /**
+ * A TCP proxy on 127.0.0.1 in front of a server: what a page reaches through it goes offline
+ * and comes back when the test says, as a laptop's Wi-Fi does. Offline, every connection it
+ * carries is reset and every new one is reset at once; the server sees the peers vanish.
+ */
+export class NetworkProxy {
+  constructor(server, target) {
+    this.server = server;
+    this.target = target;
+    this.port = server.address().port;
+    this.url = `http://127.0.0.1:${this.port}/`;
+    this.online = true;
+    /** Every socket pair carried, to cut them. */
+    this.carried = new Set();
+  }
+
+  /** A proxy to `targetPort` on 127.0.0.1, listening on a free port. */
+  static async start(targetPort) {
+    const server = net.createServer();
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    const proxy = new NetworkProxy(server, targetPort);
+    server.on('connection', (client) => proxy.#carry(client));
+    return proxy;
+  }
+
+  #carry(client) {
+    if (!this.online) {
+      client.on('error', () => {}); // the reset's own report
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect({ host: '127.0.0.1', port: this.target });
+    const pair = { client, upstream };
+    this.carried.add(pair);
+    const end = () => {
+      this.carried.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) {
+      socket.on('error', end);
+      socket.on('close', end);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  /** Resets every connection carried, and every new one until {@link goOnline}. */
+  goOffline() {
+    this.online = false;
+    for (const { client, upstream } of this.carried) {
+      client.resetAndDestroy();
+      upstream.resetAndDestroy();
+    }
+    this.carried.clear();
+  }
+
+  goOnline() {
+    this.online = true;
+  }
+
+  async close() {
+    this.goOffline();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/**
  * A record of every WebSocket frame a page received, by the browser's own account (the DevTools
- * protocol), whatever the page's script does with it.
+ * protocol), whatever the page's script does with it. A frame of a key's history
+ * (`{"$ws":"message",...,"data":"..."}`) is recorded as the message it carries (`json`), with
+ * its `history` (`{epoch, offset, replayed}`); the history's notices (`{"$ws":"position"}`, ...)
+ * have `json` null and their own `notice`.
  */
 export class FrameLog extends EventEmitter {
   constructor() {
@@ -208,15 +281,8 @@ export class FrameLog extends EventEmitter {
       this.sockets.push(ws.url());
       this.emit('socket', ws.url());
       ws.on('framereceived', ({ payload }) => {
-        let json = null;
-        if (typeof payload === 'string') {
-          try {
-            json = JSON.parse(payload);
-          } catch {
-            // not JSON: kept as text
-          }
-        }
-        const frame = { url: ws.url(), payload, json, at: Date.now() };
+        const { json, history, notice } = unwrap(parseJson(payload));
+        const frame = { url: ws.url(), payload, json, history, notice, at: Date.now() };
         this.frames.push(frame);
         this.emit('frame', frame);
       });
@@ -252,6 +318,26 @@ export class FrameLog extends EventEmitter {
       this.on('frame', onFrame);
     });
   }
+}
+
+/** `payload` parsed, or null when it is binary or not JSON. */
+function parseJson(payload) {
+  if (typeof payload !== 'string') return null;
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return null;
+  }
+}
+
+/** A history frame's message and position, or its notice; any other frame as it is. */
+function unwrap(json) {
+  if (json === null || typeof json !== 'object' || typeof json.$ws !== 'string') {
+    return { json, history: null, notice: null };
+  }
+  if (json.$ws !== 'message') return { json: null, history: null, notice: json };
+  const history = { epoch: json.epoch, offset: json.offset, replayed: json.replayed === true };
+  return { json: parseJson(json.data), history, notice: null };
 }
 
 /**
@@ -310,6 +396,14 @@ export class Fixture {
     /** `{ label, page, frames, console }` of every page opened. */
     this.pages = [];
     this.profiles = [];
+    this.proxies = [];
+  }
+
+  /** A {@link NetworkProxy} in front of `server`, closed with the fixture. */
+  async proxy(server) {
+    const proxy = await NetworkProxy.start(server.port);
+    this.proxies.push(proxy);
+    return proxy;
   }
 
   async server(name, options) {
@@ -380,11 +474,13 @@ export class Fixture {
     for (const context of this.contexts) {
       await context.close().catch((error) => errors.push(error));
     }
+    await Promise.all(this.proxies.map((proxy) => proxy.close().catch((e) => errors.push(e))));
     await Promise.all(this.servers.map((server) => server.stop().catch((e) => errors.push(e))));
     for (const profile of this.profiles) {
       fs.rmSync(profile, { recursive: true, force: true });
     }
     this.contexts = [];
+    this.proxies = [];
     this.servers = [];
     this.profiles = [];
     if (errors.length) throw errors[0];

@@ -302,3 +302,59 @@ test('two pages on one key both get the progress; a page on another key gets non
     assert.equal(b.frames.where(isResult).length, 1, "B did not get C's result");
   });
 });
+
+/**
+ * A page that goes offline mid-job, for longer than the job lasts, gets the block when it comes
+ * back: the block is in its key's history and the page reconnects with its last position. The
+ * page reaches the server through a proxy the test cuts; a second page on the same key, direct,
+ * says when the job ended.
+ */
+test('a page offline when its job ends shows the block when it comes back, no count out of order', { timeout: TEST_TIMEOUT + 3 * HIGHER_JOB_WAIT }, async () => {
+  await withFixture('mining: offline', async (fx) => {
+    const server = await fx.server('mining');
+    const proxy = await fx.proxy(server);
+    const browser = await fx.browser();
+    const key = uniqueKey('offline');
+    const difficulty = LOW_DIFFICULTY + 1;
+    const away = await fx.page(browser, pageUrl(proxy, { key, difficulty }), 'through the proxy');
+    const watcher = await fx.page(browser, pageUrl(server, { key, difficulty }), 'direct');
+    for (const { page } of [away, watcher]) await waitForStatus(page, 'open');
+
+    // A job may end before the cut (it is random): then the page saw it all, and it takes
+    // another one. Three tries at ~1M hashes each make that vanishingly rare.
+    let cut = null;
+    let block = null;
+    for (let tries = 0; tries < 3 && cut === null; tries += 1) {
+      await waitForStatus(away.page, 'open', 30_000);
+      const since = Date.now();
+      await away.page.click('#mine');
+      await away.frames.waitFor(isProgress, { since, what: 'the first progress' });
+      proxy.goOffline();
+      const cutAt = Date.now();
+      block = await watcher.frames.waitFor(isResult, {
+        since,
+        what: 'the result on the direct page',
+        timeout: HIGHER_JOB_WAIT,
+      });
+      if (block.at > cutAt) cut = cutAt;
+      proxy.goOnline();
+    }
+    assert.ok(cut !== null, 'a job outlasted the cut');
+    assert.ok(
+      away.frames.where(isResult, { since: cut }).length === 0,
+      'offline, the page got nothing',
+    );
+
+    await waitForStatus(away.page, 'open', 30_000);
+    const replayed = await away.frames.waitFor(isResult, { since: cut, what: 'the replayed block' });
+    assert.equal(replayed.history?.replayed, true, 'it came as a replay');
+    assert.deepEqual(replayed.json, block.json, 'the block the job mined');
+    await waitForJob(away.page, 'done');
+    await checkShownBlock(away.page, difficulty, block.json);
+    await attemptsShown(away.page); // never went down, replay included
+    const results = away.frames.where((m) => isResult(m) && m.data.hash === block.json.data.hash);
+    assert.equal(results.length, 1, 'the block came once');
+    const notices = away.frames.frames.filter((f) => f.notice?.$ws === 'gap');
+    assert.deepEqual(notices, [], 'nothing was missed for good');
+  });
+});

@@ -47,6 +47,52 @@ pub enum DecodeErrors {
     Close,
 }
 
+/// How much of what is sent to each pool key an endpoint keeps, for clients that reconnect to
+/// recover what they missed (`history = "2m"`, `history_size = 100`).
+///
+/// With a history, every text message sent to a key through the pool gets a position (an epoch
+/// and an offset) and is kept for `ttl`, at most `size` per key. A client that reconnects with
+/// the last position it saw gets what it missed before any live message, or a gap notice when
+/// the history no longer covers it. The wire format is in the crate docs' "History" section.
+///
+/// ```
+/// use std::time::Duration;
+/// use wsendpoint::{EndpointConfig, HistoryConfig};
+///
+/// const CONFIG: EndpointConfig = EndpointConfig::new("/jobs/<user>", "/jobs/{user}", &["user"], Some("user"))
+///     .with_history(Some(HistoryConfig::new(Duration::from_secs(120)).with_size(500)));
+/// let history = CONFIG.history.unwrap();
+/// assert_eq!((history.ttl, history.size), (Duration::from_secs(120), 500));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HistoryConfig {
+    /// How long a message is kept.
+    pub ttl: Duration,
+    /// How many messages are kept per key, the newest.
+    pub size: usize,
+}
+
+impl HistoryConfig {
+    /// Default number of messages kept per key.
+    pub const DEFAULT_SIZE: usize = 1000;
+
+    /// A history that keeps messages for `ttl`, at most [`DEFAULT_SIZE`](Self::DEFAULT_SIZE) per
+    /// key.
+    pub const fn new(ttl: Duration) -> Self {
+        HistoryConfig {
+            ttl,
+            size: Self::DEFAULT_SIZE,
+        }
+    }
+
+    /// Keeps at most `size` messages per key (at least 1).
+    pub const fn with_size(mut self, size: usize) -> Self {
+        self.size = if size == 0 { 1 } else { size };
+        self
+    }
+}
+
 /// An endpoint's route and options.
 ///
 /// `#[server_endpoint]` builds it from its arguments; each option left out keeps the default
@@ -96,6 +142,8 @@ pub struct EndpointConfig {
     pub duplicate_key: DuplicateKey,
     /// What a message that does not decode does.
     pub decode_errors: DecodeErrors,
+    /// What the endpoint keeps of the messages sent to each key; `None` nothing.
+    pub history: Option<HistoryConfig>,
 }
 
 impl EndpointConfig {
@@ -130,6 +178,7 @@ impl EndpointConfig {
             overflow: Overflow::Close,
             duplicate_key: DuplicateKey::Allow,
             decode_errors: DecodeErrors::Report,
+            history: None,
         }
     }
 
@@ -189,6 +238,13 @@ impl EndpointConfig {
     /// What a message that does not decode does (default: [`DecodeErrors::Report`]).
     pub const fn with_on_decode_error(mut self, decode_errors: DecodeErrors) -> Self {
         self.decode_errors = decode_errors;
+        self
+    }
+
+    /// What the endpoint keeps of the messages sent to each key, for clients that reconnect
+    /// (default: `None`, nothing).
+    pub const fn with_history(mut self, history: Option<HistoryConfig>) -> Self {
+        self.history = history;
         self
     }
 }

@@ -193,6 +193,20 @@ impl Sender {
         Ok(())
     }
 
+    /// Queues `messages` in order past the capacity, unless the queue ended: what a session gets
+    /// from its key's history as it enters, bounded by the history's size.
+    pub(crate) fn send_past_capacity(&self, messages: Vec<Message>) -> Result<(), Refused> {
+        {
+            let mut state = lock(&self.shared.state);
+            if state.ended || !state.receiver_alive {
+                return Err(Refused::Closed);
+            }
+            state.queue.extend(messages);
+        }
+        self.shared.readable.wake();
+        Ok(())
+    }
+
     /// Queues `message` unless the queue ended, or is full and `past_capacity` is false.
     fn push(&self, message: Message, past_capacity: bool) -> Result<(), (Refused, Message)> {
         let mut state = lock(&self.shared.state);

@@ -74,7 +74,7 @@ impl Context {
         }
         let mut pools = write(&self.pools);
         let pool = pools.entry(id).or_insert_with(|| {
-            let pool = SessionPool::new(E::CONFIG.route, E::CONFIG.duplicate_key);
+            let pool = SessionPool::new(&E::CONFIG);
             self.link(&pool);
             pool
         });

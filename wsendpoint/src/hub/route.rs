@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::oneshot;
 
-use crate::base::config::DuplicateKey;
+use crate::base::config::{DuplicateKey, EndpointConfig};
 use crate::base::panic::catch_panic;
 use crate::base::params::PathParams;
 use crate::connection::driver::{self, Connection};
@@ -33,6 +33,7 @@ use crate::http::reject::Reject;
 use crate::http::request::{switching_protocols, WebSocketRequest};
 use crate::http::subprotocol::negotiate;
 use crate::hub::context::Context;
+use crate::pool::history::wire::{BadPosition, Position, RESUME_QUERY};
 use crate::pool::membership::Membership;
 use crate::pool::session::Session;
 
@@ -142,6 +143,7 @@ fn open_session<E: Endpoint>(
             .unwrap_or_default()
             .into(),
     };
+    let resume = resume_from(&handshake, config)?;
     let pool = context.pool::<E>();
     let (sender, receiver) = outbound::channel(config.send_queue);
     let id = context.next_session_id();
@@ -153,8 +155,26 @@ fn open_session<E: Endpoint>(
         config.overflow,
         pool.members().clone(),
     );
-    let (membership, subscribed) = pool.enter(&session).map_err(|_| key_taken(session.key()))?;
+    let (membership, subscribed) = pool
+        .enter(&session, resume.as_ref())
+        .map_err(|_| key_taken(session.key()))?;
     Ok(((membership, sender, receiver), subscribed))
+}
+
+/// The position a reconnecting client resumes from (`?ws_since=<epoch>:<offset>`), on an
+/// endpoint with history; a value that is no position is a 400. Without history the parameter
+/// is ignored, so a client that kept a position across a deploy that turned history off still
+/// connects.
+fn resume_from(handshake: &Handshake, config: EndpointConfig) -> Result<Option<Position>, Reject> {
+    if config.history.is_none() {
+        return Ok(None);
+    }
+    let Some(text) = handshake.query(RESUME_QUERY) else {
+        return Ok(None);
+    };
+    text.parse().map(Some).map_err(|error: BadPosition| {
+        Reject::new(StatusCode::BAD_REQUEST, format!("{RESUME_QUERY}: {error}"))
+    })
 }
 
 /// A new session's place in its pool, and both ends of its outbound queue.

@@ -75,10 +75,7 @@ impl Hub {
             .iter()
             .map(|r| {
                 let config = (r.config)();
-                (
-                    (r.type_id)(),
-                    SessionPool::new(config.route, config.duplicate_key),
-                )
+                ((r.type_id)(), SessionPool::new(&config))
             })
             .collect();
         Ok(Hub {

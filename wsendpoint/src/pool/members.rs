@@ -15,12 +15,14 @@ use tokio::sync::oneshot;
 use tungstenite::Message;
 
 use crate::base::close::{CloseCode, CloseReason};
-use crate::base::config::DuplicateKey;
+use crate::base::config::{DuplicateKey, HistoryConfig};
 use crate::base::error::SendError;
 use crate::base::sync::{read, write};
 use crate::connection::outbound::Tag;
 use crate::pool::cluster::node::PoolLink;
 use crate::pool::cluster::{Local, LocalPool};
+use crate::pool::history::wire::Position;
+use crate::pool::history::History;
 use crate::pool::target::Target;
 
 /// What the index needs of a session.
@@ -37,6 +39,13 @@ pub(crate) trait Member: Clone + Send + Sync {
     /// Queues a pool send (as the latest value of `latest` if set): never waits; a full queue
     /// applies the overflow policy.
     fn push(&self, message: Message, latest: Option<&Tag>) -> Result<(), SendError>;
+    /// Queues a message of its key's history: never waits; a full queue closes it with 1008
+    /// whatever the overflow policy, since dropping the message would leave a gap the client
+    /// cannot see, while a closed client recovers it when it reconnects.
+    fn push_recorded(&self, message: Message) -> Result<(), SendError>;
+    /// Queues what it gets from the history as it enters, past the queue's capacity: at most
+    /// the history's size per key.
+    fn push_resume(&self, frames: Vec<Message>);
     /// Closes it, after what is queued for it.
     fn close(&self, reason: CloseReason);
 }
@@ -63,6 +72,8 @@ pub(crate) struct Members<S> {
     link: OnceLock<PoolLink>,
     /// Times a channel of this endpoint was confirmed again after it may have missed messages.
     gaps: AtomicU64,
+    /// What the endpoint keeps of the messages sent to each key, if it keeps any.
+    history: Option<History>,
 }
 
 /// Sessions by key and by group.
@@ -72,7 +83,11 @@ pub(crate) struct Index<S> {
 }
 
 impl<S: Member> Members<S> {
-    pub(crate) fn new(route: &'static str, duplicates: DuplicateKey) -> Self {
+    pub(crate) fn new(
+        route: &'static str,
+        duplicates: DuplicateKey,
+        history: Option<HistoryConfig>,
+    ) -> Self {
         Members {
             route,
             duplicates,
@@ -83,6 +98,7 @@ impl<S: Member> Members<S> {
             len: AtomicUsize::new(0),
             link: OnceLock::new(),
             gaps: AtomicU64::new(0),
+            history: history.map(History::new),
         }
     }
 
@@ -123,21 +139,19 @@ impl<S: Member> Members<S> {
         read(&self.index)
     }
 
-    /// Adds `session` under its key, applying the duplicate-key policy.
-    pub(crate) fn enter(&self, session: &S) -> Result<Entered<S>, KeyTaken> {
-        let (replaced, first) = {
-            let mut index = write(&self.index);
-            let under_key = index.by_key.entry(session.key().into()).or_default();
-            let replaced = match self.duplicates {
-                DuplicateKey::Reject if !under_key.is_empty() => return Err(KeyTaken),
-                DuplicateKey::Replace => std::mem::take(under_key),
-                DuplicateKey::Allow | DuplicateKey::Reject => Vec::new(),
-            };
-            let first = under_key.is_empty();
-            under_key.push(session.clone());
-            self.len.fetch_add(1, Ordering::AcqRel);
-            self.len.fetch_sub(replaced.len(), Ordering::AcqRel);
-            (replaced, first)
+    /// Adds `session` under its key, applying the duplicate-key policy. With a history, the
+    /// session first gets what it missed since `resume` (or where the history stands), under
+    /// its key's lock: no message is both replayed and live, none neither.
+    pub(crate) fn enter(
+        &self,
+        session: &S,
+        resume: Option<&Position>,
+    ) -> Result<Entered<S>, KeyTaken> {
+        let (replaced, first) = match &self.history {
+            Some(history) => history.resume(session.key(), resume, |frames| {
+                self.insert(session, || session.push_resume(frames))
+            })?,
+            None => self.insert(session, || {})?,
         };
         let link = self.link().filter(|_| first);
         let subscribed = link.and_then(|link| link.retain(Target::Key(session.key())));
@@ -145,6 +159,25 @@ impl<S: Member> Members<S> {
             replaced,
             subscribed,
         })
+    }
+
+    /// Puts `session` in the index and runs `welcome` under its lock, so that no send reaches
+    /// the session before what `welcome` queues; returns the sessions it replaced and whether
+    /// it is the first under its key.
+    fn insert(&self, session: &S, welcome: impl FnOnce()) -> Result<(Vec<S>, bool), KeyTaken> {
+        let mut index = write(&self.index);
+        let under_key = index.by_key.entry(session.key().into()).or_default();
+        let replaced = match self.duplicates {
+            DuplicateKey::Reject if !under_key.is_empty() => return Err(KeyTaken),
+            DuplicateKey::Replace => std::mem::take(under_key),
+            DuplicateKey::Allow | DuplicateKey::Reject => Vec::new(),
+        };
+        let first = under_key.is_empty();
+        under_key.push(session.clone());
+        self.len.fetch_add(1, Ordering::AcqRel);
+        self.len.fetch_sub(replaced.len(), Ordering::AcqRel);
+        welcome();
+        Ok((replaced, first))
     }
 
     /// Takes `session` out of its key and all its groups.
@@ -224,31 +257,48 @@ impl<S: Member> Members<S> {
     }
 
     /// Queues `message` for the local sessions `target` names (as the latest value of
-    /// `latest` if set).
+    /// `latest` if set). A text sent to a key of an endpoint with history is recorded first,
+    /// and goes out as its frame.
     pub(crate) fn deliver_local(
         &self,
         target: Target<'_>,
         message: &Message,
         latest: Option<&Tag>,
     ) -> Local {
-        let index = self.read();
-        let mut local = Local::default();
-        let mut push = |sessions: &[S]| {
-            for session in sessions {
-                match session.push(message.clone(), latest) {
-                    Ok(()) => local.reached += 1,
-                    Err(SendError::Full) => local.refused += 1,
-                    Err(_) => {}
+        match (target, &self.history, message, latest) {
+            (Target::Key(key), Some(history), Message::Text(text), None) => {
+                history.sweep_if_due(|key| !self.read().under_key(key).is_empty());
+                history.record(key, text, |frame| {
+                    let index = self.read();
+                    deliver_to(index.under_key(key), |s| s.push_recorded(frame.clone()))
+                })
+            }
+            _ => {
+                let index = self.read();
+                let push = |session: &S| session.push(message.clone(), latest);
+                match target {
+                    Target::Key(key) => deliver_to(index.under_key(key), push),
+                    Target::Group(group) => deliver_to(index.in_group(group), push),
+                    Target::All => index.all().fold(Local::default(), |sum, sessions| {
+                        sum + deliver_to(sessions, push)
+                    }),
                 }
             }
-        };
-        match target {
-            Target::Key(key) => push(index.under_key(key)),
-            Target::Group(group) => push(index.in_group(group)),
-            Target::All => index.all().for_each(&mut push),
         }
-        local
     }
+}
+
+/// Queues a message for each of `sessions` with `push`; counts who took it and who was full.
+fn deliver_to<S>(sessions: &[S], push: impl Fn(&S) -> Result<(), SendError>) -> Local {
+    let mut local = Local::default();
+    for session in sessions {
+        match push(session) {
+            Ok(()) => local.reached += 1,
+            Err(SendError::Full) => local.refused += 1,
+            Err(_) => {}
+        }
+    }
+    local
 }
 
 impl<S: Member> LocalPool for Members<S> {
@@ -362,6 +412,10 @@ mod tests {
         fn push(&self, _: Message, _: Option<&Tag>) -> Result<(), SendError> {
             Ok(())
         }
+        fn push_recorded(&self, _: Message) -> Result<(), SendError> {
+            Ok(())
+        }
+        fn push_resume(&self, _: Vec<Message>) {}
         fn close(&self, _: CloseReason) {
             self.0.open.store(false, Ordering::Relaxed);
         }
@@ -381,10 +435,10 @@ mod tests {
 
     #[test]
     fn sessions_are_found_by_key_until_removed() {
-        let members = Members::new("/r/{k}", DuplicateKey::Allow);
+        let members = Members::new("/r/{k}", DuplicateKey::Allow, None);
         let (a1, a2, b) = (fake("a"), fake("a"), fake("b"));
         for session in [&a1, &a2, &b] {
-            assert!(members.enter(session).unwrap().replaced.is_empty());
+            assert!(members.enter(session, None).unwrap().replaced.is_empty());
         }
         assert_eq!(members.len(), 3);
         assert_eq!(members.read().under_key("a").len(), 2);
@@ -399,24 +453,24 @@ mod tests {
 
     #[test]
     fn the_duplicate_key_policy_replaces_or_rejects() {
-        let members = Members::new("/r/{k}", DuplicateKey::Replace);
+        let members = Members::new("/r/{k}", DuplicateKey::Replace, None);
         let (old, new) = (fake("k"), fake("k"));
-        members.enter(&old).unwrap();
-        let replaced = members.enter(&new).unwrap().replaced;
+        members.enter(&old, None).unwrap();
+        let replaced = members.enter(&new, None).unwrap().replaced;
         assert!(replaced.len() == 1 && replaced[0].is(&old));
         assert_eq!(members.len(), 1);
-        let members = Members::new("/r/{k}", DuplicateKey::Reject);
-        members.enter(&old).unwrap();
-        assert!(members.enter(&new).is_err());
+        let members = Members::new("/r/{k}", DuplicateKey::Reject, None);
+        members.enter(&old, None).unwrap();
+        assert!(members.enter(&new, None).is_err());
         assert_eq!(members.len(), 1);
     }
 
     #[test]
     fn groups_are_joined_once_left_and_emptied_on_removal() {
-        let members = Members::new("/r/{k}", DuplicateKey::Allow);
+        let members = Members::new("/r/{k}", DuplicateKey::Allow, None);
         let (a, b) = (fake("a"), fake("b"));
-        members.enter(&a).unwrap();
-        members.enter(&b).unwrap();
+        members.enter(&a, None).unwrap();
+        members.enter(&b, None).unwrap();
         assert!(members.join(&a, "room".into()));
         assert!(!members.join(&a, "room".into()), "already in it");
         assert!(members.join(&b, "room".into()));
@@ -431,9 +485,9 @@ mod tests {
 
     #[test]
     fn a_closing_session_joins_no_group() {
-        let members = Members::new("/r/{k}", DuplicateKey::Allow);
+        let members = Members::new("/r/{k}", DuplicateKey::Allow, None);
         let a = fake("a");
-        members.enter(&a).unwrap();
+        members.enter(&a, None).unwrap();
         a.0.open.store(false, Ordering::Relaxed);
         assert!(!members.join(&a, "room".into()));
         assert!(members.read().in_group("room").is_empty());

@@ -7,6 +7,7 @@
 pub(crate) mod backplane;
 pub(crate) mod cluster;
 pub(crate) mod delivery;
+pub(crate) mod history;
 pub(crate) mod members;
 pub(crate) mod membership;
 pub(crate) mod session;

@@ -297,9 +297,13 @@ impl Session {
         let sent = match latest {
             Some(tag) => self.inner.outbound.try_send_latest(tag, message),
             None => self.inner.outbound.try_send(message),
-        }
-        .map_err(send_error);
-        if sent == Err(SendError::Full) && self.inner.overflow == Overflow::Close {
+        };
+        self.overflowed(sent.map_err(send_error), self.inner.overflow)
+    }
+
+    /// Closes the slow consumer if `sent` found its queue full and `overflow` says so.
+    fn overflowed(&self, sent: Result<(), SendError>, overflow: Overflow) -> Result<(), SendError> {
+        if sent == Err(SendError::Full) && overflow == Overflow::Close {
             tracing::debug!(session = %self.id(), "send queue full: closing the slow consumer");
             let reason = CloseReason::new(CloseCode::ViolatedPolicy, "send queue full");
             // Its queue is full because it does not read: what is queued cannot go out.
@@ -332,6 +336,16 @@ impl Session {
 impl Member for Session {
     fn push(&self, message: Message, latest: Option<&Tag>) -> Result<(), SendError> {
         Session::push(self, message, latest)
+    }
+
+    fn push_recorded(&self, message: Message) -> Result<(), SendError> {
+        let sent = self.inner.outbound.try_send(message).map_err(send_error);
+        self.overflowed(sent, Overflow::Close)
+    }
+
+    fn push_resume(&self, frames: Vec<Message>) {
+        // Refused only by a queue that ended: the session is gone, and so is what it missed.
+        let _ = self.inner.outbound.send_past_capacity(frames);
     }
 
     fn close(&self, reason: CloseReason) {

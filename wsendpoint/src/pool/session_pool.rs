@@ -12,13 +12,14 @@ use tokio::sync::oneshot;
 use tungstenite::Message;
 
 use crate::base::close::{CloseCode, CloseReason};
-use crate::base::config::DuplicateKey;
+use crate::base::config::{DuplicateKey, EndpointConfig};
 use crate::base::error::SendError;
 use crate::base::json;
 use crate::connection::outbound::Tag;
 use crate::connection::state::Flush;
 use crate::pool::backplane::BackplaneError;
 use crate::pool::delivery::{AckedDelivery, Delivery, Remote};
+use crate::pool::history::wire::Position;
 use crate::pool::members::{KeyTaken, Members};
 use crate::pool::membership::Membership;
 use crate::pool::session::Session;
@@ -74,9 +75,10 @@ pub struct SessionPool {
 }
 
 impl SessionPool {
-    pub(crate) fn new(route: &'static str, duplicates: DuplicateKey) -> Self {
+    pub(crate) fn new(config: &EndpointConfig) -> Self {
+        let members = Members::new(config.route, config.duplicate_key, config.history);
         SessionPool {
-            members: Arc::new(Members::new(route, duplicates)),
+            members: Arc::new(members),
         }
     }
 
@@ -364,15 +366,17 @@ impl SessionPool {
         }
     }
 
-    /// Puts `session` in the pool until the returned membership is dropped, applying the
+    /// Puts `session` in the pool until the returned membership is dropped, after what it gets
+    /// from the key's history (resuming from `resume`) if the endpoint keeps one, applying the
     /// endpoint's duplicate-key policy: the sessions it replaces close with 1008, after what is
     /// queued for them (on other nodes too). In a cluster, the first local session under a key
     /// also gets the confirmation of its channel's subscription, for the handshake to wait on.
     pub(crate) fn enter(
         &self,
         session: &Session,
+        resume: Option<&Position>,
     ) -> Result<(Membership, Option<oneshot::Receiver<()>>), KeyTaken> {
-        let entered = self.members.enter(session)?;
+        let entered = self.members.enter(session, resume)?;
         for older in entered.replaced {
             let reason = CloseReason::new(CloseCode::ViolatedPolicy, "replaced by a newer session");
             older.request_close(reason, Flush::Queued);

@@ -41,6 +41,17 @@ pub(crate) struct Local {
     pub(crate) refused: usize,
 }
 
+impl std::ops::Add for Local {
+    type Output = Local;
+
+    fn add(self, other: Local) -> Local {
+        Local {
+            reached: self.reached + other.reached,
+            refused: self.refused + other.refused,
+        }
+    }
+}
+
 /// The names of channels and claims, under the backplane's prefix.
 ///
 /// A route keeps its parameters, with braces turned into angle brackets: on a Redis Cluster, a
