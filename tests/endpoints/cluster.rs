@@ -62,7 +62,7 @@ struct NewestPerKey;
 impl NewestPerKey {}
 
 /// The broker of a test's cluster.
-enum Broker {
+pub(crate) enum Broker {
     Memory(MemoryBroker),
     Redis(RedisServer),
     RedisCluster(RedisCluster),
@@ -76,25 +76,25 @@ enum Address {
 }
 
 /// Settings short enough for a test to see a claim expire.
-fn settings() -> BackplaneSettings {
+pub(crate) fn settings() -> BackplaneSettings {
     BackplaneSettings::default().with_presence_ttl(Duration::from_secs(2))
 }
 
 impl Broker {
-    fn memory() -> Self {
+    pub(crate) fn memory() -> Self {
         Broker::Memory(MemoryBroker::with_settings(settings()))
     }
 
-    async fn redis() -> Self {
+    pub(crate) async fn redis() -> Self {
         Broker::Redis(RedisServer::start().await)
     }
 
-    async fn redis_cluster() -> Self {
+    pub(crate) async fn redis_cluster() -> Self {
         Broker::RedisCluster(RedisCluster::start().await)
     }
 
     /// A new connection to the broker, for one hub (or for the test's own look at it).
-    async fn connect(&self) -> Box<dyn Backplane> {
+    pub(crate) async fn connect(&self) -> Box<dyn Backplane> {
         self.connector().await
     }
 
@@ -135,7 +135,7 @@ impl Broker {
     }
 
     /// A node: a real server whose hub is on this broker.
-    async fn node(&self) -> TestServer {
+    pub(crate) async fn node(&self) -> TestServer {
         self.node_with(settings()).await
     }
 
@@ -146,7 +146,7 @@ impl Broker {
     }
 
     /// As if the broker crashed.
-    async fn take_down(&mut self) {
+    pub(crate) async fn take_down(&mut self) {
         match self {
             Broker::Memory(broker) => broker.set_down(true),
             Broker::Redis(server) => server.kill().await,
@@ -156,7 +156,7 @@ impl Broker {
 
     /// The broker is back (Redis: a new, empty server on the same socket; a Redis Cluster: its
     /// nodes, empty, on the same ports, with their slots).
-    async fn bring_back(&mut self) {
+    pub(crate) async fn bring_back(&mut self) {
         match self {
             Broker::Memory(broker) => broker.set_down(false),
             Broker::Redis(server) => server.restart().await,
@@ -175,7 +175,7 @@ impl Broker {
 }
 
 /// Checks `done` every 10 ms until it holds, for what only polling can see.
-async fn eventually<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+pub(crate) async fn eventually<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
     within(what, async {
         while !done().await {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -185,7 +185,7 @@ async fn eventually<F: Future<Output = bool>>(what: &str, mut done: impl FnMut()
 }
 
 fn key_channel(route: &str, key: &str) -> String {
-    format!("wsendpoint:{route}:k:{key}")
+    format!("wsendpoint:{route}:k:{{k={key}}}")
 }
 
 /// A send to a key reaches its sessions on every node, and says how many nodes.
@@ -561,3 +561,5 @@ on_every_broker!(
     a_dead_nodes_claims_expire_within_the_ttl,
     latest_values_coalesce_on_the_node_that_delivers_them,
 );
+
+pub(crate) use on_every_broker;

@@ -4,8 +4,10 @@
 //! binary is mounted on every hub, so each module's endpoints use their own routes, and tests
 //! sharing an endpoint use their own pool keys.
 
+mod backplane_history;
 mod close_order;
 mod cluster;
+mod cluster_history;
 mod disconnect;
 mod groups;
 mod handshake;

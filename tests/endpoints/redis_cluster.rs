@@ -116,6 +116,13 @@ impl RedisCluster {
     }
 
     /// `redis-cli` on node `index`: what it printed.
+    /// Runs `redis-cli <args>` on every node.
+    pub async fn on_every_node(&self, args: &[&str]) {
+        for index in 0..self.nodes.len() {
+            self.cli(index, args).await;
+        }
+    }
+
     async fn cli(&self, index: usize, args: &[&str]) -> String {
         let output = Command::new("redis-cli")
             .args(self.nodes[index].cli_args())

@@ -47,11 +47,17 @@
 //! then `{"$ws":"recovered",…}`, and only then live messages; or, when that is impossible, first
 //! `{"$ws":"gap","epoch":…,"offset":N,"reason":…}` with where the history stands now, for the
 //! application to reload its state: `history_lost` (another epoch: a restart, or the key's
-//! history expired), `too_old` (some of it is no longer kept) or `unknown_position`. A
+//! history expired), `too_old` (some of it is no longer kept), `unknown_position`, or
+//! `history_unavailable` (the broker is down; the position is then the client's own). A
 //! `ws_since` that is not a position is a 400. A live message of the history that finds the
 //! session's queue full closes it with 1008, whatever `on_overflow` says, so that nothing is
 //! dropped unseen: the client recovers it when it reconnects. The JS client of the mining demo
 //! (`websocket.js`) does all of this by itself.
+//!
+//! On one node the history is a bounded ring per key in memory, with a new epoch per start.
+//! On a hub with a [`Backplane`] that [keeps histories](Backplane::keeps_history) (Redis, the
+//! [`MemoryBroker`]) it is the broker's: a client recovers on any node, and a node whose
+//! subscription was cut fills in its sessions from the broker's history.
 //!
 //! # Layout
 //!
@@ -106,7 +112,8 @@ pub use pool::backplane::memory::{MemoryBackplane, MemoryBroker};
 #[cfg(feature = "redis")]
 pub use pool::backplane::redis::RedisBackplane;
 pub use pool::backplane::{
-    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
+    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture, HistoryNames,
+    HistoryPage, Recorded,
 };
 pub use pool::delivery::{AckedDelivery, Delivery, Remote};
 pub use pool::history::wire::{BadPosition, Position};

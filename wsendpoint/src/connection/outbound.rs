@@ -40,6 +40,7 @@ pub(crate) fn channel(capacity: usize) -> (Sender, Receiver) {
             latest: Vec::new(),
             taken: 0,
             capacity: capacity.max(1),
+            replayed: 0,
             ended: false,
             receiver_alive: true,
         }),
@@ -74,9 +75,20 @@ struct State {
     /// How many messages the receiver took so far.
     taken: u64,
     capacity: usize,
+    /// How many of the queued messages were queued past the capacity as a session's history
+    /// replay ([`Sender::send_past_capacity`]): the capacity is on top of them, so a replay
+    /// leaves live messages their room. Counted down as messages leave.
+    replayed: usize,
     /// No message is accepted any more: the connection is ending.
     ended: bool,
     receiver_alive: bool,
+}
+
+impl State {
+    /// Whether a message that must respect the capacity finds no room.
+    fn is_full(&self) -> bool {
+        self.queue.len() >= self.capacity + self.replayed
+    }
 }
 
 /// Why a message was not queued.
@@ -201,6 +213,7 @@ impl Sender {
             if state.ended || !state.receiver_alive {
                 return Err(Refused::Closed);
             }
+            state.replayed += messages.len();
             state.queue.extend(messages);
         }
         self.shared.readable.wake();
@@ -213,7 +226,7 @@ impl Sender {
         if state.ended || !state.receiver_alive {
             return Err((Refused::Closed, message));
         }
-        if state.queue.len() >= state.capacity && !past_capacity {
+        if state.is_full() && !past_capacity {
             return Err((Refused::Full, message));
         }
         state.queue.push_back(message);
@@ -294,11 +307,12 @@ impl Receiver {
 /// A message, or whether one may still come.
 fn pop(shared: &Shared) -> Result<Message, bool> {
     let mut state = lock(&shared.state);
-    let was_full = state.queue.len() >= state.capacity;
+    let was_full = state.is_full();
     let Some(message) = state.queue.pop_front() else {
         return Err(!state.ended);
     };
     state.taken += 1;
+    state.replayed = state.replayed.saturating_sub(1);
     if state.queue.is_empty() {
         state.latest.clear();
         if state.queue.capacity() > KEEP_CAPACITY {
@@ -353,6 +367,32 @@ mod tests {
         assert_eq!(rx.try_recv(), Some(text("b")));
         assert_eq!(rx.try_recv(), Some(text("c")));
         assert_eq!(rx.try_recv(), None);
+    }
+
+    #[test]
+    fn a_replay_past_the_capacity_leaves_live_messages_their_room() {
+        let (tx, mut rx) = channel(2);
+        let replay: Vec<Message> = ["r1", "r2", "r3"].into_iter().map(text).collect();
+        tx.send_past_capacity(replay).unwrap();
+        tx.try_send(text("a")).unwrap();
+        tx.try_send(text("b")).unwrap();
+        assert_eq!(
+            tx.try_send(text("c")),
+            Err(Refused::Full),
+            "2 beyond the replay"
+        );
+        assert_eq!(rx.try_recv(), Some(text("r1")));
+        assert_eq!(
+            tx.try_send(text("c")),
+            Err(Refused::Full),
+            "a and b hold the room"
+        );
+        for replayed in ["r2", "r3", "a"] {
+            assert_eq!(rx.try_recv(), Some(text(replayed)));
+        }
+        tx.try_send(text("c")).unwrap();
+        let rest: Vec<_> = std::iter::from_fn(|| rx.try_recv()).collect();
+        assert_eq!(rest, ["b", "c"].map(text));
     }
 
     #[tokio::test]

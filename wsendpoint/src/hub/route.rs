@@ -182,8 +182,9 @@ type Opened = (Membership, Sender, Receiver);
 
 /// In a cluster: claims the key across nodes when the endpoint reserves a key for one session,
 /// and waits (at most the backplane's timeout) until this node receives what other nodes send
-/// to the key, so that a push from another node right after the 101 is not lost either. The
-/// broker being unreachable refuses nobody: the session is then served as on one node.
+/// to the key, so that a push from another node right after the 101 is not lost either; then,
+/// with a history the backplane keeps, has it read for the session. The broker being
+/// unreachable refuses nobody: the session is then served as on one node.
 async fn join_cluster<E: Endpoint>(
     context: &Context,
     membership: &Membership,
@@ -201,6 +202,10 @@ async fn join_cluster<E: Endpoint>(
     }
     if let Some(subscribed) = subscribed {
         let _ = tokio::time::timeout(link.command_timeout(), subscribed).await;
+    }
+    if pool.members().shared_history().is_some() {
+        // Once subscribed: what is recorded after the read arrives on the subscription.
+        link.fill_in(session.key());
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{MutexGuard, OnceLock, RwLock, RwLockReadGuard};
 
 use tokio::sync::oneshot;
-use tungstenite::Message;
+use tungstenite::{Message, Utf8Bytes};
 
 use crate::base::close::{CloseCode, CloseReason};
 use crate::base::config::{DuplicateKey, HistoryConfig};
@@ -21,6 +21,7 @@ use crate::base::sync::{read, write};
 use crate::connection::outbound::Tag;
 use crate::pool::cluster::node::PoolLink;
 use crate::pool::cluster::{Local, LocalPool};
+use crate::pool::history::cursor::{Cursor, Offer, Page};
 use crate::pool::history::wire::Position;
 use crate::pool::history::History;
 use crate::pool::target::Target;
@@ -46,6 +47,10 @@ pub(crate) trait Member: Clone + Send + Sync {
     /// Queues what it gets from the history as it enters, past the queue's capacity: at most
     /// the history's size per key.
     fn push_resume(&self, frames: Vec<Message>);
+    /// Where it stands in its key's history, when that history is the backplane's.
+    fn cursor(&self) -> Option<MutexGuard<'_, Cursor>>;
+    /// Gives it its cursor as it enters; once.
+    fn start_cursor(&self, cursor: Cursor);
     /// Closes it, after what is queued for it.
     fn close(&self, reason: CloseReason);
 }
@@ -148,6 +153,11 @@ impl<S: Member> Members<S> {
         resume: Option<&Position>,
     ) -> Result<Entered<S>, KeyTaken> {
         let (replaced, first) = match &self.history {
+            Some(_) if self.shares_history() => {
+                // What it missed comes once the node reads the backplane's history.
+                session.start_cursor(Cursor::entering(resume.cloned()));
+                self.insert(session, || {})?
+            }
             Some(history) => history.resume(session.key(), resume, |frames| {
                 self.insert(session, || session.push_resume(frames))
             })?,
@@ -266,7 +276,9 @@ impl<S: Member> Members<S> {
         latest: Option<&Tag>,
     ) -> Local {
         match (target, &self.history, message, latest) {
-            (Target::Key(key), Some(history), Message::Text(text), None) => {
+            (Target::Key(key), Some(history), Message::Text(text), None)
+                if !self.shares_history() =>
+            {
                 history.sweep_if_due(|key| !self.read().under_key(key).is_empty());
                 history.record(key, text, |frame| {
                     let index = self.read();
@@ -283,6 +295,29 @@ impl<S: Member> Members<S> {
                         sum + deliver_to(sessions, push)
                     }),
                 }
+            }
+        }
+    }
+}
+
+/// An endpoint's history when it is the backplane's: each session's cursor orders what arrives.
+impl<S: Member> Members<S> {
+    /// What the endpoint keeps, if it keeps a history and the backplane keeps it.
+    pub(crate) fn shared_history(&self) -> Option<HistoryConfig> {
+        let config = self.history.as_ref()?.config();
+        self.shares_history().then_some(config)
+    }
+
+    fn shares_history(&self) -> bool {
+        self.history.is_some() && self.link().is_some_and(PoolLink::keeps_history)
+    }
+
+    /// Runs `f` on the cursor of each local session under `key`, with the session.
+    fn each_cursor(&self, key: &str, mut f: impl FnMut(&S, &mut Cursor)) {
+        let index = self.read();
+        for session in index.under_key(key) {
+            if let Some(mut cursor) = session.cursor() {
+                f(session, &mut cursor);
             }
         }
     }
@@ -318,14 +353,77 @@ impl<S: Member> LocalPool for Members<S> {
         self.len()
     }
 
-    fn gap(&self, target: Target<'_>) {
+    fn gap(&self, target: Target<'_>) -> bool {
         self.gaps.fetch_add(1, Ordering::Relaxed);
         let route = self.route;
+        if let (Target::Key(key), true) = (target, self.shares_history()) {
+            tracing::info!(
+                route,
+                key,
+                "backplane subscription restored: filling in from the history"
+            );
+            return self.recheck(key);
+        }
         tracing::warn!(
             route,
             ?target,
             "backplane subscription restored: messages published meanwhile may be lost"
         );
+        false
+    }
+
+    fn recheck(&self, key: &str) -> bool {
+        let mut waits = false;
+        self.each_cursor(key, |_, cursor| {
+            cursor.wait(false);
+            waits = true;
+        });
+        waits
+    }
+
+    fn history_config(&self) -> Option<HistoryConfig> {
+        self.shared_history()
+    }
+
+    fn deliver_record(&self, key: &str, at: &Position, text: &Utf8Bytes) -> bool {
+        let mut waits = false;
+        self.each_cursor(key, |session, cursor| match cursor.offer(at, text) {
+            Offer::Deliver(frame) => {
+                let _ = session.push_recorded(frame);
+            }
+            Offer::Duplicate => {}
+            Offer::Held => waits = true,
+        });
+        waits
+    }
+
+    fn waiting_after(&self, key: &str) -> Option<u64> {
+        let mut after = None;
+        self.each_cursor(key, |_, cursor| {
+            if cursor.is_waiting() {
+                let needs = cursor.needs_after().unwrap_or(u64::MAX);
+                after = Some(after.map_or(needs, |after: u64| after.min(needs)));
+            }
+        });
+        after
+    }
+
+    fn fill(&self, key: &str, page: &Page) {
+        self.each_cursor(key, |session, cursor| {
+            let frames = cursor.fill(page);
+            if !frames.is_empty() {
+                session.push_resume(frames);
+            }
+        });
+    }
+
+    fn give_up(&self, key: &str) {
+        self.each_cursor(key, |session, cursor| {
+            let frames = cursor.give_up();
+            if !frames.is_empty() {
+                session.push_resume(frames);
+            }
+        });
     }
 }
 
@@ -416,6 +514,10 @@ mod tests {
             Ok(())
         }
         fn push_resume(&self, _: Vec<Message>) {}
+        fn cursor(&self) -> Option<MutexGuard<'_, Cursor>> {
+            None
+        }
+        fn start_cursor(&self, _: Cursor) {}
         fn close(&self, _: CloseReason) {
             self.0.open.store(false, Ordering::Relaxed);
         }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::body::Bytes;
 use axum::http::Extensions;
@@ -19,6 +19,7 @@ use crate::base::sync::lock;
 use crate::connection::outbound::{Refused, Sender, Tag};
 use crate::connection::state::Flush;
 use crate::http::handshake::Handshake;
+use crate::pool::history::cursor::Cursor;
 use crate::pool::members::{Member, Members};
 
 /// A session's id, unique within its [`Hub`](crate::Hub).
@@ -54,7 +55,7 @@ impl fmt::Display for SessionId {
 /// - `send_*().await` waits while the queue is full, and fails with [`SendError::Closed`] as soon
 ///   as the session closes;
 /// - `try_send_*` never waits: a full queue is [`SendError::Full`];
-/// - sends through the [pool](SessionPool) never wait either: a full queue applies the
+/// - sends through the [pool](crate::SessionPool) never wait either: a full queue applies the
 ///   endpoint's overflow policy (close the slow consumer with 1008, or drop the message).
 ///
 /// ```
@@ -100,6 +101,8 @@ struct SessionInner {
     members: Arc<Members<Session>>,
     properties: Mutex<Extensions>,
     groups: Mutex<Vec<Box<str>>>,
+    /// Where it stands in its key's history, when that history is the backplane's.
+    cursor: OnceLock<Box<Mutex<Cursor>>>,
 }
 
 impl Session {
@@ -121,6 +124,7 @@ impl Session {
                 members,
                 properties: Mutex::new(Extensions::new()),
                 groups: Mutex::new(Vec::new()),
+                cursor: OnceLock::new(),
             }),
         }
     }
@@ -271,7 +275,7 @@ impl Session {
     /// Queues `message` as the latest value of `tag`: it takes the place of the message with
     /// the same tag that is still queued, if any, so a slow reader gets the newest value and
     /// never a backlog of stale ones. Never waits, and never fails for a full queue: it adds
-    /// at most one message per tag. See [`SessionPool::send_latest`].
+    /// at most one message per tag. See [`SessionPool::send_latest`](crate::SessionPool::send_latest).
     ///
     /// # Errors
     /// [`SendError::Closed`] once the session is closing.
@@ -341,6 +345,14 @@ impl Member for Session {
     fn push_recorded(&self, message: Message) -> Result<(), SendError> {
         let sent = self.inner.outbound.try_send(message).map_err(send_error);
         self.overflowed(sent, Overflow::Close)
+    }
+
+    fn cursor(&self) -> Option<MutexGuard<'_, Cursor>> {
+        self.inner.cursor.get().map(|cursor| lock(cursor))
+    }
+
+    fn start_cursor(&self, cursor: Cursor) {
+        let _ = self.inner.cursor.set(Box::new(Mutex::new(cursor)));
     }
 
     fn push_resume(&self, frames: Vec<Message>) {

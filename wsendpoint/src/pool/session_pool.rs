@@ -9,15 +9,15 @@ use std::time::Duration;
 use axum::body::Bytes;
 use serde::Serialize;
 use tokio::sync::oneshot;
-use tungstenite::Message;
+use tungstenite::{Message, Utf8Bytes};
 
 use crate::base::close::{CloseCode, CloseReason};
-use crate::base::config::{DuplicateKey, EndpointConfig};
+use crate::base::config::{DuplicateKey, EndpointConfig, HistoryConfig};
 use crate::base::error::SendError;
 use crate::base::json;
 use crate::connection::outbound::Tag;
 use crate::connection::state::Flush;
-use crate::pool::backplane::BackplaneError;
+use crate::pool::backplane::{BackplaneError, BoxFuture};
 use crate::pool::delivery::{AckedDelivery, Delivery, Remote};
 use crate::pool::history::wire::Position;
 use crate::pool::members::{KeyTaken, Members};
@@ -324,14 +324,27 @@ impl SessionPool {
         message: Message,
         latest: Option<Tag>,
     ) -> impl Future<Output = Delivery> + '_ {
-        let local = self
-            .members
-            .deliver_local(target, &message, latest.as_ref());
-        let publish = self
-            .members
-            .link()
-            .map(|link| link.publish(target, message, latest));
+        let recorded = match (target, &message, &latest, self.members.shared_history()) {
+            (Target::Key(key), Message::Text(text), None, Some(retention)) => {
+                Some(self.deliver_recorded(key.into(), text.clone(), retention))
+            }
+            _ => None,
+        };
+        let local = recorded.is_none().then(|| {
+            let local = self
+                .members
+                .deliver_local(target, &message, latest.as_ref());
+            let publish = self
+                .members
+                .link()
+                .map(|link| link.publish(target, message, latest));
+            (local, publish)
+        });
         async move {
+            if let Some(recorded) = recorded {
+                return recorded.await;
+            }
+            let (local, publish) = local.expect("either recorded or delivered here");
             let remote = match publish {
                 Some(publish) => publish.await,
                 None => Remote::NotPublished,
@@ -342,6 +355,54 @@ impl SessionPool {
                 remote,
             }
         }
+    }
+
+    /// A text to `key` of an endpoint whose history the backplane keeps: recorded there, or,
+    /// when the broker cannot record it, delivered to this node's sessions as it is. Boxed:
+    /// every handler that sends holds the send's future in its connection's task.
+    fn deliver_recorded(
+        &self,
+        key: Box<str>,
+        text: Utf8Bytes,
+        retention: HistoryConfig,
+    ) -> BoxFuture<'_, Delivery> {
+        Box::pin(async move {
+            match self.record(&key, text.clone(), retention).await {
+                Ok(delivery) => delivery,
+                Err(error) => {
+                    let message = Message::Text(text);
+                    let local = self
+                        .members
+                        .deliver_local(Target::Key(&key), &message, None);
+                    Delivery {
+                        reached: local.reached,
+                        refused: local.refused,
+                        remote: Remote::Failed(error),
+                    }
+                }
+            }
+        })
+    }
+
+    /// Records `text` in `key`'s history on the backplane, which publishes it to every node
+    /// holding the key, this one included: its sessions get it from there, each in the
+    /// history's order, so `reached` counts them as they were when it was recorded.
+    async fn record(
+        &self,
+        key: &str,
+        text: Utf8Bytes,
+        retention: HistoryConfig,
+    ) -> Result<Delivery, BackplaneError> {
+        let link = self
+            .members
+            .link()
+            .expect("a shared history is a cluster's");
+        let nodes = link.record(key, text, retention).await?;
+        Ok(Delivery {
+            reached: self.members.read().under_key(key).len(),
+            refused: 0,
+            remote: Remote::Published { nodes },
+        })
     }
 
     async fn deliver_acked(

@@ -19,6 +19,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tokio::sync::mpsc;
 
+use crate::base::config::HistoryConfig;
+
 /// A boxed future, as a backplane's methods return them: the hub holds its backplane as a
 /// trait object.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -87,6 +89,92 @@ pub trait Backplane: Send + Sync + 'static {
     fn settings(&self) -> BackplaneSettings {
         BackplaneSettings::default()
     }
+
+    /// Whether it keeps the histories of endpoints with `history` ([`record`](Self::record),
+    /// [`history`](Self::history)), so that a client recovers on any node what it missed.
+    /// Without, each node keeps its own, and a client that reconnects to another node gets a
+    /// gap notice. Default false.
+    fn keeps_history(&self) -> bool {
+        false
+    }
+
+    /// Appends `entry` to the history named `history` and publishes it on `channel`, as one
+    /// atomic step: the entry gets the history's next offset, and the subscribers receive
+    /// `entry` followed by its position in ASCII, `<epoch>:<offset>`, so that they receive a
+    /// history's entries in offset order. A history that has no epoch yet (new, expired, or lost
+    /// by the broker) starts at `new_epoch`, offset 1. Keeps at most `retention.size` entries,
+    /// and none older than `retention.ttl`.
+    ///
+    /// The default keeps nothing and fails.
+    fn record(
+        &self,
+        history: &HistoryNames,
+        channel: &str,
+        entry: Bytes,
+        retention: HistoryConfig,
+        new_epoch: &str,
+    ) -> BoxFuture<'_, Result<Recorded, BackplaneError>> {
+        let _ = (history, channel, entry, retention, new_epoch);
+        Box::pin(async {
+            Err(BackplaneError::unavailable(
+                "this backplane keeps no history",
+            ))
+        })
+    }
+
+    /// The entries of the history named `history` after offset `after`, oldest first, of those
+    /// still kept (at most `retention.size`, none older than `retention.ttl`), with its epoch
+    /// and last offset. A history that has no epoch yet gets `new_epoch`, at offset 0.
+    ///
+    /// The default keeps nothing and fails.
+    fn history(
+        &self,
+        history: &HistoryNames,
+        after: u64,
+        retention: HistoryConfig,
+        new_epoch: &str,
+    ) -> BoxFuture<'_, Result<HistoryPage, BackplaneError>> {
+        let _ = (history, after, retention, new_epoch);
+        Box::pin(async {
+            Err(BackplaneError::unavailable(
+                "this backplane keeps no history",
+            ))
+        })
+    }
+}
+
+/// Where a backplane keeps one key's history: its entries and its epoch with its last offset.
+/// On a Redis Cluster both names and the key's channel share a hash tag, so one script on one
+/// shard records and publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryNames {
+    /// The entries (a Redis stream).
+    pub entries: String,
+    /// The epoch and the last offset (a Redis hash).
+    pub meta: String,
+}
+
+/// What [`Backplane::record`] did: the entry's position, and how many subscribers received it,
+/// the recording node's own subscription included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The history's epoch.
+    pub epoch: String,
+    /// The entry's offset.
+    pub offset: u64,
+    /// Subscribers of the channel that received it.
+    pub receivers: usize,
+}
+
+/// What [`Backplane::history`] read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryPage {
+    /// The history's epoch.
+    pub epoch: String,
+    /// Its last offset: 0 before any entry.
+    pub top: u64,
+    /// The entries kept after the offset asked for, oldest first, with their offsets.
+    pub entries: Vec<(u64, Bytes)>,
 }
 
 /// What a backplane reports to its hub.
@@ -262,5 +350,30 @@ impl<B: Backplane + ?Sized> Backplane for Box<B> {
 
     fn settings(&self) -> BackplaneSettings {
         (**self).settings()
+    }
+
+    fn keeps_history(&self) -> bool {
+        (**self).keeps_history()
+    }
+
+    fn record(
+        &self,
+        history: &HistoryNames,
+        channel: &str,
+        entry: Bytes,
+        retention: HistoryConfig,
+        new_epoch: &str,
+    ) -> BoxFuture<'_, Result<Recorded, BackplaneError>> {
+        (**self).record(history, channel, entry, retention, new_epoch)
+    }
+
+    fn history(
+        &self,
+        history: &HistoryNames,
+        after: u64,
+        retention: HistoryConfig,
+        new_epoch: &str,
+    ) -> BoxFuture<'_, Result<HistoryPage, BackplaneError>> {
+        (**self).history(history, after, retention, new_epoch)
     }
 }

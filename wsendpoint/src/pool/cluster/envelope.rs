@@ -12,7 +12,11 @@
 //! ack:      'W' 2 | 2 | ack id u64 | sessions reached u32
 //! count?:   'W' 2 | 3 | origin u64 | query id u64
 //! count:    'W' 2 | 4 | query id u64 | sessions u64
+//! record:   'W' 2 | 5 | origin u64 | record id u64 | text length u32 | text | <epoch>:<offset>
 //! ```
+//! A record is a text sent to a key of an endpoint with history: the broker keeps it without
+//! its last part and publishes it with its position appended, in ASCII, as it assigned it; the
+//! record id (per origin) makes every record unique, so the broker can tell a retry.
 //! Integers are big-endian. Version 1 (a deliver without the tag) is still read, so that nodes
 //! of both versions understand each other during a rolling upgrade. A payload is the message's bytes as they are (text is UTF-8,
 //! checked once on the receiving node).
@@ -21,6 +25,7 @@ use axum::body::Bytes;
 use tungstenite::{Message, Utf8Bytes};
 
 use crate::connection::outbound::Tag;
+use crate::pool::history::wire::Position;
 
 /// A node of the cluster: random per hub, so that a restarted process is a new node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,6 +58,14 @@ pub(crate) enum Envelope {
     CountQuery { origin: NodeId, id: u64 },
     /// The answer to a `CountQuery`.
     Count { id: u64, sessions: u64 },
+    /// A text of the channel's key's history, at `at` (`None` as the broker keeps it, before
+    /// it appends the position).
+    Record {
+        origin: NodeId,
+        id: u64,
+        text: Utf8Bytes,
+        at: Option<Position>,
+    },
 }
 
 /// A message kind that can cross nodes.
@@ -114,6 +127,21 @@ impl Envelope {
                 out.extend_from_slice(&id.to_be_bytes());
                 out.extend_from_slice(&sessions.to_be_bytes());
             }
+            Envelope::Record {
+                origin,
+                id,
+                text,
+                at,
+            } => {
+                out.push(5);
+                out.extend_from_slice(&origin.0.to_be_bytes());
+                out.extend_from_slice(&id.to_be_bytes());
+                out.extend_from_slice(&u32::try_from(text.len()).ok()?.to_be_bytes());
+                out.extend_from_slice(text.as_bytes());
+                if let Some(at) = at {
+                    out.extend_from_slice(at.to_string().as_bytes());
+                }
+            }
         }
         Some(out.into())
     }
@@ -170,6 +198,23 @@ impl Envelope {
                 id: reader.u64()?,
                 sessions: reader.u64()?,
             },
+            5 => {
+                let origin = NodeId(reader.u64()?);
+                let id = reader.u64()?;
+                let len = usize::try_from(reader.u32()?).ok()?;
+                let text = Utf8Bytes::try_from(reader.bytes(len)?).ok()?;
+                let rest = reader.rest();
+                let at = match rest.is_empty() {
+                    true => None,
+                    false => Some(std::str::from_utf8(&rest).ok()?.parse().ok()?),
+                };
+                Envelope::Record {
+                    origin,
+                    id,
+                    text,
+                    at,
+                }
+            }
             _ => return None,
         };
         Some(envelope)
@@ -263,6 +308,30 @@ mod tests {
             id: 4,
             sessions: 10_000,
         });
+        for at in [None, Some(Position::new("ep", 9_007_199_254_740_991))] {
+            round_trip(Envelope::Record {
+                origin,
+                id: 77,
+                text: "{\"n\":1}".into(),
+                at,
+            });
+        }
+    }
+
+    #[test]
+    fn a_record_as_kept_reads_back_with_the_position_the_broker_appends() {
+        let kept = Envelope::Record {
+            origin: NodeId(3),
+            id: 1,
+            text: "hi".into(),
+            at: None,
+        };
+        let mut published = kept.encode().unwrap().to_vec();
+        published.extend_from_slice(b"e1:42");
+        let Some(Envelope::Record { text, at, .. }) = Envelope::decode(published.into()) else {
+            panic!("a record");
+        };
+        assert_eq!((text.as_str(), at), ("hi", Some(Position::new("e1", 42))));
     }
 
     #[test]

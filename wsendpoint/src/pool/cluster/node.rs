@@ -6,26 +6,30 @@
 //! loop ever waits for the broker. Both hold the node weakly and end when it is dropped.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
-use tungstenite::Message;
+use tungstenite::{Message, Utf8Bytes};
 
+use crate::base::config::HistoryConfig;
 use crate::base::sync::lock;
 use crate::connection::outbound::Tag;
 use crate::pool::backplane::{
-    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
+    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture, HistoryPage,
 };
 use crate::pool::cluster::envelope::{Envelope, NodeId};
 use crate::pool::cluster::subscriptions::Subscriptions;
 use crate::pool::cluster::{LocalPool, Names};
 use crate::pool::delivery::Remote;
+use crate::pool::history::cursor::Page;
+use crate::pool::history::new_epoch;
+use crate::pool::history::wire::Position;
 use crate::pool::target::{Scope, Target};
 
 /// How often the upkeep task looks again without being asked: a subscription that failed is
@@ -53,6 +57,8 @@ pub(crate) struct Node {
     upkeep: Arc<Notify>,
     /// Whether the last command to the broker worked: the log says once when that changes.
     available: AtomicBool,
+    /// The id of the next record this node makes.
+    next_record: AtomicU64,
 }
 
 #[derive(Default)]
@@ -71,6 +77,8 @@ struct State {
     /// When that was last done: at most once per [`UPKEEP_EVERY`], however often the upkeep
     /// task is asked to look (every handshake asks).
     resubscribed_at: Option<Instant>,
+    /// The keys (route, key) whose history is being read for their waiting sessions.
+    repairing: HashSet<(&'static str, Box<str>)>,
 }
 
 impl State {
@@ -111,6 +119,7 @@ impl Node {
             state: Mutex::new(State::default()),
             upkeep: Arc::new(Notify::new()),
             available: AtomicBool::new(true),
+            next_record: AtomicU64::new(1),
         });
         let own = node.names.node(node.id);
         let _ = lock(&node.state)
@@ -233,7 +242,7 @@ impl Node {
 
 /// What the upkeep task does each time it looks: subscriptions, then claims when due.
 impl Node {
-    async fn reconcile(&self) {
+    async fn reconcile(self: &Arc<Self>) {
         let changes = {
             let mut state = lock(&self.state);
             let again = state.resubscribe_all_now();
@@ -301,17 +310,38 @@ impl Node {
 
     /// The broker confirmed `channel`: report a gap if it may have missed messages; one that
     /// nobody needs any more is ended.
-    fn confirmed(&self, channel: &str) {
-        let (gap, unneeded) = {
+    fn confirmed(self: &Arc<Self>, channel: &str) {
+        let (gap, unneeded, settling) = {
             let mut state = lock(&self.state);
             let gap = state.subscriptions.confirmed(channel);
-            (gap, state.subscriptions.lookup(channel).is_none())
+            let settling = state
+                .settling_until
+                .is_some_and(|until| Instant::now() < until);
+            (gap, state.subscriptions.lookup(channel).is_none(), settling)
         };
         if unneeded {
             self.upkeep.notify_one();
         }
         if let Some((route, scope)) = gap.filter(|(route, _)| *route != NODE_ROUTE) {
-            self.with_pool(route, |pool| pool.gap(scope.target()));
+            let waits = self.with_pool(route, |pool| pool.gap(scope.target()));
+            if let (Some(true), Scope::Key(key)) = (waits, scope) {
+                self.fill_in(route, key);
+            }
+        } else if settling {
+            self.recheck(channel);
+        }
+    }
+
+    /// While the broker's connections settle, a confirmation of a key's channel may come
+    /// before the messages flow again (see [`SETTLE_FOR`]): what the sessions of a key with a
+    /// shared history missed meanwhile would wait for the key's next message. Each one checks
+    /// the history again, so that the last messages of a burst are not held back.
+    fn recheck(self: &Arc<Self>, channel: &str) {
+        let Some((route, Scope::Key(key))) = self.lookup(channel) else {
+            return;
+        };
+        if self.with_pool(route, |pool| pool.recheck(&key)) == Some(true) {
+            self.fill_in(route, key);
         }
     }
 }
@@ -375,6 +405,10 @@ impl Node {
             Envelope::CountQuery { .. } => {}
             Envelope::Ack { id, reached } => self.answered(id, u64::from(reached)),
             Envelope::Count { id, sessions } => self.answered(id, sessions),
+            Envelope::Record {
+                text, at: Some(at), ..
+            } => self.recorded(channel, &at, &text),
+            Envelope::Record { at: None, .. } => {}
         }
     }
 
@@ -399,6 +433,17 @@ impl Node {
         }
     }
 
+    /// Delivers a text of a key's history, whichever node recorded it (this one's too: the
+    /// broker's order is the offsets' order); fills in the sessions that now wait.
+    fn recorded(self: &Arc<Self>, channel: &str, at: &Position, text: &Utf8Bytes) {
+        let Some((route, Scope::Key(key))) = self.lookup(channel) else {
+            return;
+        };
+        if self.with_pool(route, |pool| pool.deliver_record(&key, at, text)) == Some(true) {
+            self.fill_in(route, key);
+        }
+    }
+
     fn lookup(&self, channel: &str) -> Option<(&'static str, Scope)> {
         let state = lock(&self.state);
         let (route, scope) = state.subscriptions.lookup(channel)?;
@@ -416,6 +461,84 @@ impl Node {
         if let Some(waiting) = lock(&self.state).waiting.get(&id) {
             let _ = waiting.send(value);
         }
+    }
+}
+
+/// Histories read from the backplane for the sessions that wait for them.
+impl Node {
+    /// Reads `key`'s history for its waiting sessions, in the background, until none waits:
+    /// one reader per key at a time, and a session that starts waiting while it reads is
+    /// served by it.
+    fn fill_in(self: &Arc<Self>, route: &'static str, key: Box<str>) {
+        let pool = {
+            let mut state = lock(&self.state);
+            let Some(pool) = state.pools.get(route).and_then(Weak::upgrade) else {
+                return;
+            };
+            if !state.repairing.insert((route, key.clone())) {
+                return;
+            }
+            pool
+        };
+        let node = self.clone();
+        spawn_if_running(async move {
+            loop {
+                node.fill_waiting(&*pool, route, &key).await;
+                let mut state = lock(&node.state);
+                // Under the lock that `fill_in` takes: a session that starts waiting after
+                // this look starts a reader of its own.
+                if pool.waiting_after(&key).is_none() {
+                    state.repairing.remove(&(route, key));
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Reads and fills in until no session of `key` waits, or the history cannot be read (the
+    /// sessions then stop waiting); a few reads at most.
+    async fn fill_waiting(&self, pool: &dyn LocalPool, route: &'static str, key: &str) {
+        let Some(retention) = pool.history_config() else {
+            return;
+        };
+        for _ in 0..FILL_READS {
+            let Some(after) = pool.waiting_after(key) else {
+                return;
+            };
+            let names = self.names.history(route, key);
+            let epoch = new_epoch();
+            let read = self.backplane.history(&names, after, retention, &epoch);
+            match self.command(read).await {
+                Ok(page) => pool.fill(key, &decode_page(page, after)),
+                Err(error) => {
+                    tracing::warn!(route, key, %error, "the history could not be read");
+                    break;
+                }
+            }
+        }
+        pool.give_up(key);
+    }
+}
+
+/// How many times the node reads a key's history for its waiting sessions before it gives up:
+/// more than one only when messages keep arriving past what each read covered.
+const FILL_READS: usize = 5;
+
+/// The entries of `page` (read after `after`) as texts; an entry that is no record is dropped.
+fn decode_page(page: HistoryPage, after: u64) -> Page {
+    let entries = page
+        .entries
+        .into_iter()
+        .filter_map(|(offset, entry)| match Envelope::decode(entry)? {
+            Envelope::Record { text, .. } => Some((offset, text)),
+            _ => None,
+        })
+        .collect();
+    Page {
+        after,
+        epoch: page.epoch.into(),
+        top: page.top,
+        entries,
     }
 }
 
@@ -619,5 +742,44 @@ impl PoolLink {
     /// The longest the node waits for the broker.
     pub(crate) fn command_timeout(&self) -> Duration {
         self.node.settings.command_timeout()
+    }
+
+    /// Whether the backplane keeps the histories of endpoints with history.
+    pub(crate) fn keeps_history(&self) -> bool {
+        self.node.backplane.keeps_history()
+    }
+
+    /// Records `text` in `key`'s history on the backplane, which publishes it to every node
+    /// that holds the key, this one included (its sessions get it from there, in the
+    /// history's order): how many other nodes received it.
+    pub(crate) async fn record(
+        &self,
+        key: &str,
+        text: Utf8Bytes,
+        retention: HistoryConfig,
+    ) -> Result<usize, BackplaneError> {
+        let node = &self.node;
+        let channel = node.names.channel(self.route, Target::Key(key));
+        let names = node.names.history(self.route, key);
+        let entry = Envelope::Record {
+            origin: node.id,
+            id: node.next_record.fetch_add(1, Ordering::Relaxed),
+            text,
+            at: None,
+        }
+        .encode()
+        .ok_or_else(|| BackplaneError::unavailable("a text too long to record"))?;
+        let own = usize::from(lock(&node.state).subscriptions.is_confirmed(&channel));
+        let epoch = new_epoch();
+        let record = node
+            .backplane
+            .record(&names, &channel, entry, retention, &epoch);
+        let recorded = node.command(record).await?;
+        Ok(recorded.receivers.saturating_sub(own))
+    }
+
+    /// A session entered under `key` and waits for its history: read it (in the background).
+    pub(crate) fn fill_in(&self, key: &str) {
+        self.node.fill_in(self.route, key.into());
     }
 }

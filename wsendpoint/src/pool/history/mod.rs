@@ -9,6 +9,7 @@
 //! is created: a restart, or a stream forgotten after its time to live, can never be mistaken for
 //! the history a client knew.
 
+pub(crate) mod cursor;
 pub(crate) mod stream;
 pub(crate) mod wire;
 
@@ -40,6 +41,11 @@ impl History {
             streams: Mutex::new(HashMap::new()),
             next_sweep: Mutex::new(Instant::now() + sweep_interval(&config)),
         }
+    }
+
+    /// What it keeps.
+    pub(crate) fn config(&self) -> HistoryConfig {
+        self.config
     }
 
     /// Records `data` under `key` and runs `deliver` with its frame, under the key's lock.
@@ -124,7 +130,7 @@ fn sweep_interval(config: &HistoryConfig) -> Duration {
 
 /// A new epoch: 12 base-36 digits from the process's random hasher keys, the time and a counter,
 /// so that two streams, two nodes or two starts never share one.
-fn new_epoch() -> Box<str> {
+pub(crate) fn new_epoch() -> Box<str> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     let nanos = SystemTime::now()

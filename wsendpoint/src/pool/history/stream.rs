@@ -82,24 +82,9 @@ impl Stream {
         let Some(from) = from else {
             return Resume::Fresh { top };
         };
-        if from.epoch() != &*self.epoch {
-            return Resume::Gap {
-                reason: GapReason::HistoryLost,
-                top,
-            };
-        }
-        if from.offset() > top {
-            return Resume::Gap {
-                reason: GapReason::Unknown,
-                top,
-            };
-        }
         let oldest = self.kept.front().map_or(top + 1, |kept| kept.offset);
-        if from.offset() + 1 < oldest {
-            return Resume::Gap {
-                reason: GapReason::TooOld,
-                top,
-            };
+        if let Some(reason) = unrecoverable(from, &self.epoch, top, oldest) {
+            return Resume::Gap { reason, top };
         }
         let missed = self
             .kept
@@ -127,6 +112,25 @@ impl Stream {
             }
             self.kept.pop_front();
         }
+    }
+}
+
+/// Why a client at `from` cannot get what it missed from a history in `epoch` that stands at
+/// `top` and keeps what follows `oldest - 1`; `None` when it can.
+pub(crate) fn unrecoverable(
+    from: &Position,
+    epoch: &str,
+    top: u64,
+    oldest: u64,
+) -> Option<GapReason> {
+    if from.epoch() != epoch {
+        Some(GapReason::HistoryLost)
+    } else if from.offset() > top {
+        Some(GapReason::Unknown)
+    } else if from.offset() + 1 < oldest {
+        Some(GapReason::TooOld)
+    } else {
+        None
     }
 }
 

@@ -109,6 +109,8 @@ pub(crate) enum GapReason {
     TooOld,
     /// The position is ahead of the history: not one this history handed out.
     Unknown,
+    /// The history could not be read (the broker is down): the position is the client's own.
+    Unavailable,
 }
 
 impl GapReason {
@@ -117,6 +119,7 @@ impl GapReason {
             GapReason::HistoryLost => "history_lost",
             GapReason::TooOld => "too_old",
             GapReason::Unknown => "unknown_position",
+            GapReason::Unavailable => "history_unavailable",
         }
     }
 }

@@ -3,9 +3,11 @@
 //! over RESP3, restore their subscriptions.
 //!
 //! The connections are the [`Link`]'s; this file is what both topologies share: the claims,
-//! small Lua scripts on one key each that compare the owner first, and the translation of
-//! Redis's pushes into backplane events. Every command is bounded by the hub's timeout.
+//! small Lua scripts on one key each that compare the owner first, the histories (scripts of
+//! their own, in [`history`]), and the translation of Redis's pushes into backplane events.
+//! Every command is bounded by the hub's timeout.
 
+mod history;
 mod link;
 mod pushes;
 
@@ -13,14 +15,16 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use redis::{RedisError, RedisResult, Script};
+use redis::{ParsingError, RedisError, RedisResult, Script, ScriptInvocation, Value};
 use tokio::sync::mpsc;
 
+use crate::base::config::HistoryConfig;
 use crate::base::sync::lock;
 use crate::pool::backplane::redis::link::Link;
 use crate::pool::backplane::redis::pushes::Pushes;
 use crate::pool::backplane::{
-    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
+    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture, HistoryNames,
+    HistoryPage, Recorded,
 };
 
 /// Sets the claim unless another owner holds it.
@@ -234,6 +238,37 @@ impl Backplane for RedisBackplane {
     fn settings(&self) -> BackplaneSettings {
         self.settings.clone()
     }
+
+    /// Redis keeps them, so a client recovers on any node.
+    fn keeps_history(&self) -> bool {
+        true
+    }
+
+    /// One script records and publishes, so that no other record comes between the two.
+    fn record(
+        &self,
+        history: &HistoryNames,
+        channel: &str,
+        entry: Bytes,
+        retention: HistoryConfig,
+        new_epoch: &str,
+    ) -> BoxFuture<'_, Result<Recorded, BackplaneError>> {
+        let publish = self.link.publish_command();
+        let invocation = history::record(history, channel, &entry, retention, new_epoch, publish);
+        self.history_script(invocation, history::recorded)
+    }
+
+    /// One script reads the epoch, the top and the entries, so that they agree.
+    fn history(
+        &self,
+        history: &HistoryNames,
+        after: u64,
+        retention: HistoryConfig,
+        new_epoch: &str,
+    ) -> BoxFuture<'_, Result<HistoryPage, BackplaneError>> {
+        let invocation = history::read(history, after, retention, new_epoch);
+        self.history_script(invocation, history::page)
+    }
 }
 
 impl RedisBackplane {
@@ -264,6 +299,22 @@ impl RedisBackplane {
                 .await
                 .map_err(|e| self.unavailable(e))?;
             Ok(acted == 1)
+        })
+    }
+
+    /// Runs one of the history scripts; its answer read by `parse`.
+    fn history_script<T: Send + 'static>(
+        &self,
+        invocation: ScriptInvocation<'static>,
+        parse: fn(Value) -> Result<T, ParsingError>,
+    ) -> BoxFuture<'_, Result<T, BackplaneError>> {
+        let mut commands = self.link.commands();
+        Box::pin(async move {
+            let answer: Value = invocation
+                .invoke_async(&mut commands)
+                .await
+                .map_err(|e| self.unavailable(e))?;
+            parse(answer).map_err(|e| self.unavailable(e.into()))
         })
     }
 }

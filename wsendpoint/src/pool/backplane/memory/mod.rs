@@ -2,6 +2,8 @@
 //! several servers. For tests of a clustered application (and ours), and for trying the
 //! cluster without a broker; [`MemoryBroker::set_down`] plays a broker outage.
 
+mod history;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,9 +11,12 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use tokio::sync::mpsc;
 
+use crate::base::config::HistoryConfig;
 use crate::base::sync::lock;
+use crate::pool::backplane::memory::history::Histories;
 use crate::pool::backplane::{
-    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture,
+    Backplane, BackplaneError, BackplaneEvent, BackplaneSettings, BoxFuture, HistoryNames,
+    HistoryPage, Recorded,
 };
 
 /// A broker in memory: each [`connect`](Self::connect) is one node's connection to it.
@@ -43,6 +48,7 @@ struct Broker {
     channels: HashMap<String, HashSet<u64>>,
     /// Claim name → owner and expiry.
     claims: HashMap<String, (String, Instant)>,
+    histories: Histories,
 }
 
 struct Connection {
@@ -102,6 +108,12 @@ impl MemoryBroker {
                     .send(BackplaneEvent::Subscribed { channel });
             }
         }
+    }
+
+    /// Forgets every history it keeps, as a broker that restarted without its data: each starts
+    /// again in a new epoch, and clients that resume get a gap notice.
+    pub fn lose_history(&self) {
+        lock(&self.shared).histories.clear();
     }
 
     /// Runs `f` on the broker, or fails if it is down.
@@ -259,6 +271,51 @@ impl Backplane for MemoryBackplane {
 
     fn settings(&self) -> BackplaneSettings {
         self.broker.settings.clone()
+    }
+
+    fn keeps_history(&self) -> bool {
+        true
+    }
+
+    fn record(
+        &self,
+        history: &HistoryNames,
+        channel: &str,
+        entry: Bytes,
+        retention: HistoryConfig,
+        new_epoch: &str,
+    ) -> BoxFuture<'_, Result<Recorded, BackplaneError>> {
+        let recorded = self.broker.up(|broker| {
+            let recorded =
+                broker
+                    .histories
+                    .record(&history.entries, entry.clone(), retention, new_epoch);
+            let (epoch, offset) = recorded;
+            let mut published = entry.to_vec();
+            published.extend_from_slice(format!("{epoch}:{offset}").as_bytes());
+            let receivers = broker.publish(channel, published.into());
+            Recorded {
+                epoch,
+                offset,
+                receivers,
+            }
+        });
+        Box::pin(async move { recorded })
+    }
+
+    fn history(
+        &self,
+        history: &HistoryNames,
+        after: u64,
+        retention: HistoryConfig,
+        new_epoch: &str,
+    ) -> BoxFuture<'_, Result<HistoryPage, BackplaneError>> {
+        let page = self.broker.up(|broker| {
+            broker
+                .histories
+                .read(&history.entries, after, retention, new_epoch)
+        });
+        Box::pin(async move { page })
     }
 }
 
