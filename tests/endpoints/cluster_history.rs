@@ -267,7 +267,63 @@ async fn a_cut_subscription_is_filled_in_from_the_history(broker: Broker) {
     }
 }
 
+/// While the broker is down a send reaches the local sessions as it is, says it failed, and is
+/// not kept; once the broker is back, sends are kept again, and a broker that lost its data
+/// says so with a gap notice rather than a silent hole.
+async fn an_outage_delivers_locally_unkept_then_history_resumes(mut broker: Broker) {
+    let node = broker.node().await;
+    let key = unique("outage");
+    let path = format!("/history/{key}");
+    let pool = node.hub.sessions::<Journal>();
+    let mut follower = Follower::connect(&node, &path, None).await;
+    follower.next().await;
+    pool.send_text(&key, "before").await;
+    assert_eq!(follower.next_message().await, ("before".into(), false));
+
+    broker.take_down().await;
+    let during = pool.send_text(&key, "during").await;
+    assert!(matches!(during.remote, Remote::Failed(_)), "{during:?}");
+    assert_eq!(during.reached, 1, "the local session got it");
+    assert_eq!(
+        follower.next().await,
+        Frame::Other("during".into()),
+        "without a position"
+    );
+
+    broker.bring_back().await;
+    eventually("sends kept again", || async {
+        let delivery = pool.send_text(&key, "after").await;
+        matches!(delivery.remote, Remote::Published { .. })
+    })
+    .await;
+    // Until "after" arrives (or a gap says the history it would follow is lost): the gap
+    // notices seen on the way.
+    let mut gaps = Vec::new();
+    loop {
+        match follower.next().await {
+            Frame::Message { data, .. } if data == "after" => break,
+            Frame::Gap { reason, .. } => {
+                let lost = reason == "history_lost";
+                gaps.push(reason);
+                if lost {
+                    break;
+                }
+            }
+            Frame::Other(text) if text == "after" => continue, // sent while still reconnecting
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    match &broker {
+        Broker::Memory(_) => assert!(gaps.is_empty(), "the memory broker kept it: {gaps:?}"),
+        // Redis restarted empty: the node says the client may have missed messages, whether it
+        // read the new epoch (history_lost) or could not read yet (history_unavailable).
+        Broker::Redis(_) | Broker::RedisCluster(_) => assert!(!gaps.is_empty()),
+    }
+    node.stop().await;
+}
+
 on_every_broker!(
+    an_outage_delivers_locally_unkept_then_history_resumes,
     a_client_reset_on_one_node_resumes_on_another,
     resuming_on_other_nodes_while_messages_arrive_loses_and_doubles_none,
     what_the_broker_no_longer_keeps_is_a_gap,

@@ -17,34 +17,60 @@ struct Bench;
 impl Bench {
     #[on_message]
     async fn message(&mut self, session: &Session, text: &str) -> Option<String> {
-        if let Some(payload) = text.strip_prefix("echo:") {
-            return Some(payload.to_owned());
-        }
-        if let Some(payload) = text.strip_prefix("bcast:") {
-            session.pool().broadcast_text(payload).await;
-        } else if let Some((key, payload)) =
-            text.strip_prefix("to:").and_then(|r| r.split_once(':'))
-        {
-            session.pool().send_text(key, payload).await;
-        } else if let Some((key, payload)) =
-            text.strip_prefix("latest:").and_then(|r| r.split_once(':'))
-        {
-            let message = Message::text(payload);
-            session.pool().send_latest(key, "push", message).await;
-        }
-        None
+        answer(session, text).await
     }
 
-    /// Reports what would explain a loss: anything but the resets that end every scenario.
     #[on_error]
     fn error(&mut self, session: &Session, error: wsendpoint::Error) {
-        if !matches!(error, wsendpoint::Error::Connection(_)) {
-            eprintln!(
-                "server-wsendpoint: session {} ({}): {error}",
-                session.id(),
-                session.key()
-            );
-        }
+        report(session, &error);
+    }
+}
+
+/// The same endpoint with a history (`bench --history`): every `to:` send is kept and goes out
+/// with its position.
+#[derive(Default)]
+struct BenchHistory;
+
+#[server_endpoint("/wsh/<key>", history = "1m")]
+impl BenchHistory {
+    #[on_message]
+    async fn message(&mut self, session: &Session, text: &str) -> Option<String> {
+        answer(session, text).await
+    }
+
+    #[on_error]
+    fn error(&mut self, session: &Session, error: wsendpoint::Error) {
+        report(session, &error);
+    }
+}
+
+/// What both endpoints do with a message of the benchmark protocol: the echo's reply, or a send
+/// through the session's pool.
+async fn answer(session: &Session, text: &str) -> Option<String> {
+    if let Some(payload) = text.strip_prefix("echo:") {
+        return Some(payload.to_owned());
+    }
+    if let Some(payload) = text.strip_prefix("bcast:") {
+        session.pool().broadcast_text(payload).await;
+    } else if let Some((key, payload)) = text.strip_prefix("to:").and_then(|r| r.split_once(':')) {
+        session.pool().send_text(key, payload).await;
+    } else if let Some((key, payload)) =
+        text.strip_prefix("latest:").and_then(|r| r.split_once(':'))
+    {
+        let message = Message::text(payload);
+        session.pool().send_latest(key, "push", message).await;
+    }
+    None
+}
+
+/// Reports what would explain a loss: anything but the resets that end every scenario.
+fn report(session: &Session, error: &wsendpoint::Error) {
+    if !matches!(error, wsendpoint::Error::Connection(_)) {
+        eprintln!(
+            "server-wsendpoint: session {} ({}): {error}",
+            session.id(),
+            session.key()
+        );
     }
 }
 

@@ -30,7 +30,7 @@ use plan::{Scenario, Server, SERVERS};
 
 const USAGE: &str = "\
 Usage: bench [--quick] [--reps N] [--scenario NAME]... [--server NAME]... [--no-write]
-       bench --cluster | --latest-value [--quick] [--reps N] [--no-write]
+       bench --cluster | --latest-value | --history [--quick] [--reps N] [--no-write]
 
 Runs every scenario on axum-examples, axum-tuned and wsendpoint (in that order, per repetition),
 server on core 0 and load generator on core 1, and reports medians, min–max and ratios to
@@ -47,12 +47,15 @@ axum-tuned. Build first: `cargo build --release -p wsendpoint-bench` (bench/run.
   --latest-value   instead: push-to-key on wsendpoint as latest-value sends against plain
                    sends (writes bench/results/latest-value.json and its section of
                    BENCHMARKS.md)
+  --history        instead: push-to-key on wsendpoint with every send kept in a history,
+                   against plain sends, on one node and on two over Redis (writes
+                   bench/results/history.json and its section of BENCHMARKS.md)
   --no-write       print the table only";
 
 fn main() -> ExitCode {
     let args = match Args::parse(
         std::env::args().skip(1),
-        &["quick", "no-write", "cluster", "latest-value"],
+        &["quick", "no-write", "cluster", "latest-value", "history"],
         &["reps", "scenario", "server"],
     ) {
         Ok(args) if args.flag("help") => {
@@ -121,12 +124,16 @@ fn run(args: &Args) -> Result<(), String> {
         .ok_or("no directory for the binaries")?;
     check_binaries(&bin_dir)?;
     let pin = pinning();
-    let comparison = match (args.flag("cluster"), args.flag("latest-value")) {
-        (true, true) => return Err("--cluster or --latest-value, not both".into()),
-        (true, false) => Some(compare::Comparison::Cluster),
-        (false, true) => Some(compare::Comparison::Latest),
-        (false, false) => None,
-    };
+    let comparisons = [
+        ("cluster", compare::Comparison::Cluster),
+        ("latest-value", compare::Comparison::Latest),
+        ("history", compare::Comparison::History),
+    ];
+    let mut chosen = comparisons.iter().filter(|(flag, _)| args.flag(flag));
+    let comparison = chosen.next().map(|(_, comparison)| *comparison);
+    if chosen.next().is_some() {
+        return Err("one of --cluster, --latest-value and --history at a time".into());
+    }
     if let Some(comparison) = comparison {
         let push = all_scenarios
             .iter()

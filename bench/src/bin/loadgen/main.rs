@@ -35,7 +35,8 @@ Scenarios and their options (defaults in brackets):
 Common: --sources [8] (127.0.0.2.. as source addresses), --max-seconds [180],
   --control-addr HOST:PORT (where the control connection goes; default --addr: another node
   of a cluster, for pushes across nodes), --other-pid PID (a second server whose CPU time and
-  memory count with --server-pid's)";
+  memory count with --server-pid's), --path-prefix [/ws/] (where the WebSockets open: /wsh/ is
+  the framework's endpoint with history)";
 
 const FLAGS: &[&str] = &[];
 const VALUES: &[&str] = &[
@@ -62,6 +63,7 @@ const VALUES: &[&str] = &[
     "concurrency",
     "sources",
     "max-seconds",
+    "path-prefix",
 ];
 
 /// The push scenario's command: `to` (a plain send) or `latest` (a latest-value send).
@@ -85,6 +87,8 @@ pub struct Ctx {
     pub other_pid: Option<u32>,
     /// Time zero of this process: timestamps in messages are nanoseconds since then.
     pub start: Instant,
+    /// The path every WebSocket of the run opens under (`/ws/` unless `--path-prefix`).
+    pub prefix: String,
     sources: Vec<IpAddr>,
     next_source: Cell<usize>,
 }
@@ -164,6 +168,7 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
         server_pid: args.value("server-pid")?,
         other_pid: args.value("other-pid")?,
         start: Instant::now(),
+        prefix: args.value_or("path-prefix", wsendpoint_bench::WS_PREFIX.to_owned())?,
         sources: if addr.ip().is_loopback() && addr.is_ipv4() {
             (0..sources)
                 .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + i)))

@@ -87,6 +87,23 @@ async fn wait_for(done: impl Fn() -> bool, limit: Duration) -> bool {
 }
 
 /// Parses `<a>:<b>` of two decimal numbers.
+/// The message inside a frame of an endpoint with history (`{"$ws":"message",...,"data":"…"}`,
+/// whose data here never needs escaping), `None` for its notices, and any other payload as it
+/// is.
+fn history_data(payload: &[u8]) -> Option<&[u8]> {
+    const FRAME: &[u8] = br#"{"$ws":""#;
+    const MESSAGE: &[u8] = br#"{"$ws":"message""#;
+    const DATA: &[u8] = br#","data":""#;
+    if !payload.starts_with(FRAME) {
+        return Some(payload);
+    }
+    if !payload.starts_with(MESSAGE) {
+        return None;
+    }
+    let at = payload.windows(DATA.len()).position(|w| w == DATA)? + DATA.len();
+    payload.get(at..payload.len().checked_sub(2)?)
+}
+
 fn two_numbers(payload: &[u8]) -> Option<(u64, u64)> {
     let at = payload.iter().position(|&b| b == b':')?;
     Some((number(&payload[..at])?, number(&payload[at + 1..])?))
@@ -189,6 +206,9 @@ impl Sessions {
         if self.mode == Mode::Drain {
             return;
         }
+        let Some(payload) = history_data(payload) else {
+            return; // a notice of the history: where it stands
+        };
         let Some((n, t0)) = two_numbers(payload) else {
             self.malformed.set(self.malformed.get() + 1);
             return;
@@ -236,7 +256,7 @@ async fn open_sessions(
     let target = sessions.opened.get() + sessions.failed.get() + range.len();
     let limit = Duration::from_secs(30 + range.len() as u64 / 200);
     for i in range {
-        let path = format!("{}{prefix}{i}", wsendpoint_bench::WS_PREFIX);
+        let path = format!("{}{prefix}{i}", ctx.prefix);
         spawn_local(session(
             ctx,
             sessions.clone(),
@@ -352,7 +372,7 @@ async fn discard(mut reader: impl AsyncRead + Unpin, mut buf: ReadBuf, ended: Rc
 async fn control(
     ctx: &'static Ctx,
 ) -> Result<(tokio::net::tcp::OwnedWriteHalf, Rc<RefCell<String>>)> {
-    let path = format!("{}control", wsendpoint_bench::WS_PREFIX);
+    let path = format!("{}control", ctx.prefix);
     let (stream, buf) = timeout(
         CONNECT_TIMEOUT,
         wire::connect(ctx.control_addr, ctx.source(), &path, 64 * 1024, false),
@@ -384,7 +404,7 @@ pub async fn echo(
     let batch: Rc<[u8]> = frame.repeat(inflight.max(1)).into();
     let replies = Rc::new(Cell::new(0u64));
     let failures = Rc::new(Cell::new(0u64));
-    let path = format!("{}echo", wsendpoint_bench::WS_PREFIX);
+    let path = format!("{}echo", ctx.prefix);
     let mut connections = Vec::with_capacity(conns);
     for _ in 0..conns {
         let connection = timeout(
@@ -472,7 +492,7 @@ pub async fn pingpong(
     duration: Duration,
 ) -> Result<Value> {
     let frame = wire::text_frame(&format!("echo:{}", "x".repeat(payload)));
-    let path = format!("{}pingpong", wsendpoint_bench::WS_PREFIX);
+    let path = format!("{}pingpong", ctx.prefix);
     let (mut stream, mut buf) = timeout(
         CONNECT_TIMEOUT,
         wire::connect(ctx.addr, ctx.source(), &path, 64 * 1024, false),
@@ -804,7 +824,7 @@ async fn handshake_batch(ctx: &'static Ctx, count: usize, concurrency: usize) ->
 }
 
 async fn one_handshake(ctx: &'static Ctx, i: usize) -> io::Result<()> {
-    let path = format!("{}h{i}", wsendpoint_bench::WS_PREFIX);
+    let path = format!("{}h{i}", ctx.prefix);
     let (mut stream, mut buf) = wire::connect(ctx.addr, ctx.source(), &path, 1024, false).await?;
     stream.write_all(&wire::close_frame(1000)).await?;
     loop {
