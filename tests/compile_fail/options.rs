@@ -74,4 +74,13 @@ struct Policies;
 )]
 impl Policies {}
 
+// A history needs how long it keeps messages; its size alone is an error at the size.
+struct SizeOnly;
+#[server_endpoint("/size-only", history_size = 100)]
+impl SizeOnly {}
+
+struct BadHistory;
+#[server_endpoint("/bad-history", history = 120, history_size = 0)]
+impl BadHistory {}
+
 fn main() {}
