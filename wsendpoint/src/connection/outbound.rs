@@ -40,7 +40,7 @@ pub(crate) fn channel(capacity: usize) -> (Sender, Receiver) {
             latest: Vec::new(),
             taken: 0,
             capacity: capacity.max(1),
-            replayed: 0,
+            replayed: (0, 0),
             ended: false,
             receiver_alive: true,
         }),
@@ -75,10 +75,12 @@ struct State {
     /// How many messages the receiver took so far.
     taken: u64,
     capacity: usize,
-    /// How many of the queued messages were queued past the capacity as a session's history
-    /// replay ([`Sender::send_past_capacity`]): the capacity is on top of them, so a replay
-    /// leaves live messages their room. Counted down as messages leave.
-    replayed: usize,
+    /// Where the messages queued past the capacity as a session's history replay
+    /// ([`Sender::send_past_capacity`]) are, as positions like `taken`: from the first to
+    /// after the last. The capacity is on top of those still queued, so a replay leaves live
+    /// messages their room. Two replays queued while the first is still there count as one
+    /// range (what was queued between them counts as replayed too: a little more room).
+    replayed: (u64, u64),
     /// No message is accepted any more: the connection is ending.
     ended: bool,
     receiver_alive: bool,
@@ -87,7 +89,9 @@ struct State {
 impl State {
     /// Whether a message that must respect the capacity finds no room.
     fn is_full(&self) -> bool {
-        self.queue.len() >= self.capacity + self.replayed
+        let (start, until) = self.replayed;
+        let replayed = until.saturating_sub(start.max(self.taken)) as usize;
+        self.queue.len() >= self.capacity + replayed
     }
 }
 
@@ -213,7 +217,12 @@ impl Sender {
             if state.ended || !state.receiver_alive {
                 return Err(Refused::Closed);
             }
-            state.replayed += messages.len();
+            let end = state.taken + (state.queue.len() + messages.len()) as u64;
+            let start = match state.replayed {
+                (start, until) if until > state.taken => start,
+                _ => state.taken + state.queue.len() as u64,
+            };
+            state.replayed = (start, end);
             state.queue.extend(messages);
         }
         self.shared.readable.wake();
@@ -312,7 +321,6 @@ fn pop(shared: &Shared) -> Result<Message, bool> {
         return Err(!state.ended);
     };
     state.taken += 1;
-    state.replayed = state.replayed.saturating_sub(1);
     if state.queue.is_empty() {
         state.latest.clear();
         if state.queue.capacity() > KEEP_CAPACITY {
@@ -367,6 +375,24 @@ mod tests {
         assert_eq!(rx.try_recv(), Some(text("b")));
         assert_eq!(rx.try_recv(), Some(text("c")));
         assert_eq!(rx.try_recv(), None);
+    }
+
+    #[test]
+    fn what_was_queued_before_a_replay_does_not_count_as_replayed() {
+        let (tx, mut rx) = channel(2);
+        tx.try_send(text("a")).unwrap();
+        let replay: Vec<Message> = ["r1", "r2", "r3"].into_iter().map(text).collect();
+        tx.send_past_capacity(replay).unwrap();
+        for taken in ["a", "r1", "r2"] {
+            assert_eq!(rx.try_recv(), Some(text(taken)));
+        }
+        tx.try_send(text("b")).unwrap();
+        tx.try_send(text("c")).unwrap();
+        assert_eq!(
+            tx.try_send(text("d")),
+            Err(Refused::Full),
+            "r3 and 2 live ones"
+        );
     }
 
     #[test]

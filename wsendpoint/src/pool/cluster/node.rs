@@ -329,6 +329,23 @@ impl Node {
             }
         } else if settling {
             self.recheck(channel);
+        } else {
+            self.fill_waiting_on(channel);
+        }
+    }
+
+    /// A key's channel was confirmed: its sessions that wait for the history (they entered
+    /// before it was) can have it read now.
+    fn fill_waiting_on(self: &Arc<Self>, channel: &str) {
+        let Some((route, Scope::Key(key))) = self.lookup(channel) else {
+            return;
+        };
+        if self
+            .with_pool(route, |pool| pool.waiting_after(&key))
+            .flatten()
+            .is_some()
+        {
+            self.fill_in(route, key);
         }
     }
 
@@ -470,6 +487,7 @@ impl Node {
     /// one reader per key at a time, and a session that starts waiting while it reads is
     /// served by it.
     fn fill_in(self: &Arc<Self>, route: &'static str, key: Box<str>) {
+        let channel = self.names.channel(route, Target::Key(&key));
         let pool = {
             let mut state = lock(&self.state);
             let Some(pool) = state.pools.get(route).and_then(Weak::upgrade) else {
@@ -481,8 +499,19 @@ impl Node {
             pool
         };
         let node = self.clone();
-        spawn_if_running(async move {
+        let repairing = (route, key.clone());
+        let spawned = spawn_if_running(async move {
             loop {
+                {
+                    let mut state = lock(&node.state);
+                    // Read only once the key's messages arrive: what is recorded after the read
+                    // then comes on the subscription. Its confirmation starts a reader again
+                    // (checked under the lock that `confirmed` takes).
+                    if !state.subscriptions.is_confirmed(&channel) {
+                        state.repairing.remove(&(route, key));
+                        return;
+                    }
+                }
                 node.fill_waiting(&*pool, route, &key).await;
                 let mut state = lock(&node.state);
                 // Under the lock that `fill_in` takes: a session that starts waiting after
@@ -493,6 +522,9 @@ impl Node {
                 }
             }
         });
+        if !spawned {
+            lock(&self.state).repairing.remove(&repairing);
+        }
     }
 
     /// Reads and fills in until no session of `key` waits, or the history cannot be read (the
@@ -507,9 +539,10 @@ impl Node {
             };
             let names = self.names.history(route, key);
             let epoch = new_epoch();
+            let asked = std::time::Instant::now();
             let read = self.backplane.history(&names, after, retention, &epoch);
             match self.command(read).await {
-                Ok(page) => pool.fill(key, &decode_page(page, after)),
+                Ok(page) => pool.fill(key, &decode_page(page, after, asked)),
                 Err(error) => {
                     tracing::warn!(route, key, %error, "the history could not be read");
                     break;
@@ -525,7 +558,7 @@ impl Node {
 const FILL_READS: usize = 5;
 
 /// The entries of `page` (read after `after`) as texts; an entry that is no record is dropped.
-fn decode_page(page: HistoryPage, after: u64) -> Page {
+fn decode_page(page: HistoryPage, after: u64, asked: std::time::Instant) -> Page {
     let entries = page
         .entries
         .into_iter()
@@ -535,6 +568,7 @@ fn decode_page(page: HistoryPage, after: u64) -> Page {
         })
         .collect();
     Page {
+        asked,
         after,
         epoch: page.epoch.into(),
         top: page.top,
@@ -577,9 +611,13 @@ async fn keep_up(node: Weak<Node>, asked: Arc<Notify>) {
 /// runtime (a test's, say) has nobody to tell, and its claims expire by themselves.
 fn spawn_if_running<T: Send + 'static>(
     task: impl std::future::Future<Output = T> + Send + 'static,
-) {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(task);
+) -> bool {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(task);
+            true
+        }
+        Err(_) => false,
     }
 }
 

@@ -10,6 +10,8 @@
 //! duplicate; one past it, in another epoch, or any while the session waits for the history,
 //! is held, and the history is read to fill in before the held messages go out.
 
+use std::time::Instant;
+
 use tungstenite::{Message, Utf8Bytes};
 
 use crate::pool::history::stream::unrecoverable;
@@ -30,6 +32,8 @@ struct Waiting {
     /// Whether the session is entering (it gets a first notice: position, recovered or gap, and
     /// its replay ends with `recovered`), or fills in what its node missed.
     entering: bool,
+    /// When it started waiting: a page asked for before then may not cover what it needs.
+    since: Instant,
     /// The messages that arrived meanwhile, in arrival order.
     held: Vec<(Position, Utf8Bytes)>,
 }
@@ -47,8 +51,10 @@ pub(crate) enum Offer {
 
 /// A key's history as the backplane read it, its entries decoded: what a waiting cursor fills
 /// in from.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Page {
+    /// When it was asked for: it says nothing of what was recorded after.
+    pub(crate) asked: Instant,
     /// The offset it was read after: it holds nothing before.
     pub(crate) after: u64,
     pub(crate) epoch: Box<str>,
@@ -65,6 +71,7 @@ impl Cursor {
             at: from,
             waiting: Some(Waiting {
                 entering: true,
+                since: Instant::now(),
                 held: Vec::new(),
             }),
         }
@@ -107,23 +114,26 @@ impl Cursor {
         if self.waiting.is_none() {
             self.waiting = Some(Waiting {
                 entering,
+                since: Instant::now(),
                 held: Vec::new(),
             });
         }
     }
 
     /// Fills in from `page`: the frames to queue, in order. The cursor stops waiting unless a
-    /// held message is still past what the page covers, or the page was read after a later
-    /// offset than this session needs (it entered meanwhile): then the history is read again.
+    /// held message is still past what the page covers; a page asked for before the cursor
+    /// started waiting (it may not know what the session knows), or read after a later offset
+    /// than this session needs, leaves it waiting: the history is read again.
     pub(crate) fn fill(&mut self, page: &Page) -> Vec<Message> {
+        let asked_before = self.waiting.as_ref().is_some_and(|w| page.asked < w.since);
         let read_too_late = self.needs_after().is_some_and(|after| {
-            after < page.after
-                && self
-                    .at
-                    .as_ref()
-                    .is_some_and(|at| at.epoch() == &*page.epoch)
+            let same_epoch = self
+                .at
+                .as_ref()
+                .is_some_and(|at| at.epoch() == &*page.epoch);
+            after < page.after && same_epoch
         });
-        if read_too_late {
+        if asked_before || read_too_late {
             return Vec::new();
         }
         let Some(waiting) = self.waiting.take() else {
@@ -242,6 +252,7 @@ mod tests {
 
     fn page(top: u64, kept: std::ops::RangeInclusive<u64>) -> Page {
         Page {
+            asked: Instant::now(),
             after: kept.start().saturating_sub(1),
             epoch: "ep".into(),
             top,
@@ -336,6 +347,7 @@ mod tests {
         );
         let mut cursor = Cursor::entering(Some(Position::new("old", 3)));
         let empty = Page {
+            asked: Instant::now(),
             after: 3,
             epoch: "ep".into(),
             top: 0,
@@ -364,6 +376,25 @@ mod tests {
             kinds(&cursor.fill(&page(9, 3..=9))).len(),
             8,
             "3..=9 and recovered"
+        );
+    }
+
+    #[test]
+    fn a_page_asked_for_before_the_cursor_waited_is_read_again() {
+        let mut cursor = Cursor::entering(Some(at(5)));
+        let stale = Page {
+            asked: Instant::now() - std::time::Duration::from_millis(1),
+            ..page(4, 1..=4)
+        };
+        assert_eq!(
+            cursor.fill(&stale),
+            Vec::<Message>::new(),
+            "no false unknown_position"
+        );
+        assert!(cursor.is_waiting());
+        assert_eq!(
+            kinds(&cursor.fill(&page(5, 1..=5))),
+            [("recovered".into(), 5, false)]
         );
     }
 
